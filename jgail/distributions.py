@@ -1,0 +1,60 @@
+"""Action distributions as small pytrees: categorical (discrete) and diagonal Gaussian."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Categorical:
+    logits: jax.Array  # [..., num_actions]
+
+    def sample(self, key):
+        return jax.random.categorical(key, self.logits)
+
+    def mode(self):
+        return jnp.argmax(self.logits, axis=-1)
+
+    def log_prob(self, action):
+        log_p = jax.nn.log_softmax(self.logits)
+        return jnp.take_along_axis(log_p, action[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+    def entropy(self):
+        log_p = jax.nn.log_softmax(self.logits)
+        return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+
+    def kl(self, other: "Categorical"):
+        """KL(self || other)."""
+        log_p = jax.nn.log_softmax(self.logits)
+        log_q = jax.nn.log_softmax(other.logits)
+        return jnp.sum(jnp.exp(log_p) * (log_p - log_q), axis=-1)
+
+
+@struct.dataclass
+class DiagGaussian:
+    mean: jax.Array  # [..., action_dim]
+    log_std: jax.Array  # [..., action_dim]
+
+    def sample(self, key):
+        return self.mean + jnp.exp(self.log_std) * jax.random.normal(key, self.mean.shape)
+
+    def mode(self):
+        return self.mean
+
+    def log_prob(self, action):
+        z = (action - self.mean) * jnp.exp(-self.log_std)
+        per_dim = -0.5 * z**2 - self.log_std - 0.5 * math.log(2 * math.pi)
+        return jnp.sum(per_dim, axis=-1)
+
+    def entropy(self):
+        return jnp.sum(self.log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
+
+    def kl(self, other: "DiagGaussian"):
+        """KL(self || other)."""
+        var_ratio = jnp.exp(2 * (self.log_std - other.log_std))
+        mean_term = ((self.mean - other.mean) * jnp.exp(-other.log_std)) ** 2
+        return 0.5 * jnp.sum(var_ratio + mean_term - 1 - 2 * (self.log_std - other.log_std), axis=-1)

@@ -1,0 +1,104 @@
+"""Policy and value networks (flax). Hidden sizes and activation are configuration:
+the paper's 2x100 tanh is `NetworkConfig((100, 100), "tanh")`, the tutorial's one layer
+of 128 ReLU units is `NetworkConfig((128,), "relu")`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jgail.distributions import Categorical, DiagGaussian
+from jgail.envs import ActionSpace
+
+ACTIVATIONS = {
+    "tanh": nn.tanh,
+    "relu": nn.relu,
+    "elu": nn.elu,
+    "gelu": nn.gelu,
+    "swish": nn.swish,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+
+    def validate(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}"
+            )
+        if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes}")
+
+
+class MLP(nn.Module):
+    hidden_sizes: Sequence[int]
+    activation: str
+    out_dim: int
+    out_scale: float = 1.0  # orthogonal init gain of the output layer
+
+    @nn.compact
+    def __call__(self, x):
+        act = ACTIVATIONS[self.activation]
+        for size in self.hidden_sizes:
+            x = act(nn.Dense(size, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
+        return nn.Dense(self.out_dim, kernel_init=nn.initializers.orthogonal(self.out_scale))(x)
+
+
+class Actor(nn.Module):
+    action_space: ActionSpace
+    network: NetworkConfig
+
+    @nn.compact
+    def __call__(self, obs):
+        obs = obs.reshape(obs.shape[: obs.ndim - 1] + (-1,)) if obs.ndim > 1 else obs
+        hidden, act = self.network.hidden_sizes, self.network.activation
+        if self.action_space.discrete:
+            logits = MLP(hidden, act, self.action_space.num_actions, 0.01)(obs)
+            return Categorical(logits)
+        mean = MLP(hidden, act, self.action_space.action_dim, 0.01)(obs)
+        log_std = self.param("log_std", nn.initializers.zeros, (self.action_space.action_dim,))
+        return DiagGaussian(mean, jnp.broadcast_to(log_std, mean.shape))
+
+
+class Critic(nn.Module):
+    network: NetworkConfig
+
+    @nn.compact
+    def __call__(self, obs):
+        return MLP(self.network.hidden_sizes, self.network.activation, 1, 1.0)(obs)[..., 0]
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyNetworks:
+    """The static half of an agent: its modules and whether observations are normalised."""
+
+    actor: Actor
+    critic: Critic
+    normalize_obs: bool = False
+
+    @classmethod
+    def create(cls, action_space: ActionSpace, network: NetworkConfig, normalize_obs: bool = False):
+        network.validate()
+        return cls(Actor(action_space, network), Critic(network), normalize_obs)
+
+    def init(self, key, obs_dim: int) -> dict:
+        k_actor, k_critic = jax.random.split(key)
+        dummy = jnp.zeros((obs_dim,), jnp.float32)
+        return {"actor": self.actor.init(k_actor, dummy), "critic": self.critic.init(k_critic, dummy)}
+
+    def _prepare(self, obs_stats, obs):
+        return obs_stats.normalize(obs) if self.normalize_obs else obs
+
+    def dist(self, params, obs_stats, obs):
+        return self.actor.apply(params["actor"], self._prepare(obs_stats, obs))
+
+    def value(self, params, obs_stats, obs):
+        return self.critic.apply(params["critic"], self._prepare(obs_stats, obs))

@@ -1,0 +1,37 @@
+"""Running mean/variance of observations (parallel Welford), kept inside the training state."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+CLIP = 10.0
+
+
+@struct.dataclass
+class RunningStats:
+    mean: jax.Array  # [obs_dim]
+    var: jax.Array  # [obs_dim]
+    count: jax.Array  # []
+
+    @classmethod
+    def create(cls, dim: int) -> "RunningStats":
+        return cls(jnp.zeros((dim,)), jnp.ones((dim,)), jnp.asarray(1e-4))
+
+    def update(self, batch: jax.Array) -> "RunningStats":
+        """Merge a batch [..., dim] of observations (Chan et al. parallel variance)."""
+        batch = batch.reshape(-1, self.mean.shape[0])
+        b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]
+        total = self.count + b_count
+        delta = b_mean - self.mean
+        mean = self.mean + delta * b_count / total
+        m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
+        return RunningStats(mean, m2 / total, total)
+
+    def normalize(self, x: jax.Array) -> jax.Array:
+        return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -CLIP, CLIP)
+
+
+def maybe_normalize(stats: RunningStats, obs: jax.Array, enabled: bool) -> jax.Array:
+    return stats.normalize(obs) if enabled else obs
