@@ -58,3 +58,31 @@ class DiagGaussian:
         var_ratio = jnp.exp(2 * (self.log_std - other.log_std))
         mean_term = ((self.mean - other.mean) * jnp.exp(-other.log_std)) ** 2
         return 0.5 * jnp.sum(var_ratio + mean_term - 1 - 2 * (self.log_std - other.log_std), axis=-1)
+
+
+@struct.dataclass
+class Uniform:
+    """Uniform over a box [low, high]^d for each of a batch of observations (random policy)."""
+
+    low: jax.Array  # [..., action_dim]
+    high: jax.Array  # [..., action_dim]
+
+    def sample(self, key):
+        return jax.random.uniform(key, self.low.shape, minval=self.low, maxval=self.high)
+
+    def mode(self):
+        return (self.low + self.high) / 2
+
+
+def random_policy(action_space):
+    """policy_fn(obs [N, ...]) -> a uniform distribution over the action space."""
+
+    def policy(obs):
+        batch = obs.shape[:-1]
+        if action_space.discrete:
+            return Categorical(jnp.zeros(batch + (action_space.num_actions,)))
+        low = jnp.broadcast_to(jnp.asarray(action_space.low), batch + action_space.shape)
+        high = jnp.broadcast_to(jnp.asarray(action_space.high), batch + action_space.shape)
+        return Uniform(low, high)
+
+    return policy

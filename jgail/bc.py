@@ -1,0 +1,76 @@
+"""Behavioural cloning: supervised learning of the policy on expert (state, action) pairs.
+
+Discrete actions: cross-entropy. Continuous: Gaussian negative log-likelihood ("nll") or
+squared error on the policy mean ("mse"). Also GAIL's optional warm start.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jgail.demos import ExpertData
+from jgail.envs import Env
+from jgail.networks import NetworkConfig, PolicyNetworks
+from jgail.normalization import RunningStats
+
+LOSSES = ("nll", "mse")
+
+
+class BCConfig(struct.PyTreeNode):
+    learning_rate: float = 1e-3
+    num_updates: int = struct.field(pytree_node=False, default=2000)
+    batch_size: int = struct.field(pytree_node=False, default=256)
+    loss: str = struct.field(pytree_node=False, default="nll")  # continuous only
+
+    def validate(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"BCConfig.loss={self.loss!r}; choose one of {LOSSES}")
+        if self.num_updates < 0 or self.batch_size < 1:
+            raise ValueError("BCConfig: num_updates must be >= 0 and batch_size >= 1")
+        return self
+
+
+def bc_loss(actor_params, nets: PolicyNetworks, obs_stats, obs, action, loss: str):
+    dist = nets.actor.apply(actor_params, nets._prepare(obs_stats, obs))
+    if nets.actor.action_space.discrete or loss == "nll":
+        return -dist.log_prob(action).mean()
+    return ((dist.mode() - action) ** 2).sum(-1).mean()
+
+
+def expert_obs_stats(expert: ExpertData) -> RunningStats:
+    """Observation statistics of the demonstrations (used when the policy normalises inputs)."""
+    return RunningStats.create(expert.obs.shape[-1]).update(expert.obs)
+
+
+def fit(key, config: BCConfig, nets: PolicyNetworks, params, obs_stats, expert: ExpertData):
+    """`config.num_updates` Adam steps of BC on the actor; returns (params, final loss)."""
+    optimizer = optax.adam(config.learning_rate)
+    num_pairs = expert.obs.shape[0]
+
+    def step(carry, key):
+        actor, opt_state = carry
+        index = jax.random.randint(key, (config.batch_size,), 0, num_pairs)
+        loss, grads = jax.value_and_grad(bc_loss)(
+            actor, nets, obs_stats, expert.obs[index], expert.action[index], config.loss
+        )
+        updates, opt_state = optimizer.update(grads, opt_state, actor)
+        return (optax.apply_updates(actor, updates), opt_state), loss
+
+    carry = (params["actor"], optimizer.init(params["actor"]))
+    (actor, _), losses = jax.lax.scan(step, carry, jax.random.split(key, config.num_updates))
+    final = losses[-1] if config.num_updates else jnp.nan
+    return {**params, "actor": actor}, final
+
+
+def train(key, config: BCConfig, env: Env, network: NetworkConfig, expert: ExpertData,
+          normalize_obs: bool = False):
+    """BC from scratch. Returns (params, obs_stats, metrics). Vmappable over `key`."""
+    nets = PolicyNetworks.create(env.action_space, network, normalize_obs)
+    k_init, k_fit = jax.random.split(key)
+    params = nets.init(k_init, env.obs_dim)
+    obs_stats = expert_obs_stats(expert) if normalize_obs else RunningStats.create(env.obs_dim)
+    params, loss = fit(k_fit, config, nets, params, obs_stats, expert)
+    return params, obs_stats, {"bc_loss": loss}

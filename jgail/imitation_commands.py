@@ -1,0 +1,171 @@
+"""`jgail gail` and `jgail bc`: imitation from a demonstration file, many seeds in one call."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import jax
+import numpy as np
+
+from jgail import checkpoint, demos, envs
+from jgail.cli import UsageError, _env_options
+from jgail.distributions import random_policy
+from jgail.evaluation import evaluate, evaluate_fn
+from jgail.rewards import REWARD_NAMES
+
+
+def add_parsers(sub, add_env_args, runner):
+    p = sub.add_parser("gail", help="imitate demonstrations with GAIL (the env reward is never used)")
+    _common(p, add_env_args)
+    p.add_argument("--generator", choices=("ppo", "trpo"), default="ppo", help="policy optimiser")
+    p.add_argument("--reward", choices=REWARD_NAMES, default="neg_log_one_minus_d", help="reward form")
+    p.add_argument("--total-timesteps", type=int, default=300_000, help="env steps per seed")
+    p.add_argument("--num-envs", type=int, default=8)
+    p.add_argument("--num-steps", type=int, default=128)
+    p.add_argument("--ent-coef", type=float, default=None, help="causal entropy weight")
+    p.add_argument("--disc-lr", type=float, default=3e-4)
+    p.add_argument("--disc-updates", type=int, default=1, help="D steps per iteration")
+    p.add_argument("--grad-penalty", type=float, default=0.0)
+    p.add_argument("--absorbing", action="store_true", help="DAC absorbing states at true episode ends")
+    p.add_argument("--airl", action="store_true", help="AIRL discriminator (implies --reward airl)")
+    p.add_argument("--bc-warmstart", type=int, default=0, help="BC updates before adversarial training")
+    runner("gail")(run_gail)
+
+    p = sub.add_parser("bc", help="behavioural cloning on demonstrations")
+    _common(p, add_env_args)
+    p.add_argument("--updates", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=1e-3)
+    runner("bc")(run_bc)
+
+
+def _common(p, add_env_args):
+    add_env_args(p)
+    p.add_argument("--demos", required=True, help="dataset written by `jgail collect` (.npz)")
+    p.add_argument("--out", required=True, help="directory for summary.json and metrics.npz")
+    p.add_argument("--seeds", type=int, default=8, help="seeds trained in one vmapped call")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=100)
+
+
+def _load_inputs(args):
+    for name in ("seeds", "eval_episodes"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
+    env = envs.make(args.env, **_env_options(args))
+    data = demos.load(args.demos, env=env)
+    demos.check_env_options(data, env.name, env.spec()["env_options"])
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} exists and is not a directory")
+    return env, data
+
+
+def _evaluate_seeds(key, env, nets, params, obs_stats, episodes):
+    """Per-seed evaluation (sampled actions) and, labelled separately, greedy evaluation."""
+    def both(k, p, s):
+        return (evaluate(k, env, nets, p, s, episodes)["mean_return"],
+                evaluate(k, env, nets, p, s, episodes, greedy=True)["mean_return"])
+
+    keys = jax.random.split(key, jax.tree.leaves(params)[0].shape[0])
+    sampled, greedy = jax.jit(jax.vmap(both))(keys, params, obs_stats)
+    return np.asarray(sampled), np.asarray(greedy)
+
+
+def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, metrics, extra):
+    random_return = float(evaluate_fn(jax.random.key(args.seed + 7), env, random_policy(env.action_space),
+                                      args.eval_episodes)["mean_return"])
+    expert_return = float(data.metadata["expert_return_mean"])
+    span = expert_return - random_return
+    normalised = (per_seed - random_return) / span if abs(span) > 1e-8 else np.full_like(per_seed, np.nan)
+    summary = {
+        "method": method,
+        "env": env.spec(),
+        "demos": {"path": os.path.abspath(args.demos), "num_episodes": data.num_episodes,
+                  "num_pairs": data.num_pairs, "expert": data.metadata.get("expert")},
+        "eval_episodes": args.eval_episodes,
+        "eval_mean_return_per_seed": per_seed.tolist(),
+        "eval_mean_return": float(per_seed.mean()),
+        "greedy_eval_mean_return_per_seed (extra: argmax/mean actions)": greedy.tolist(),
+        "expert_return": expert_return,
+        "random_return": random_return,
+        "normalised_score_per_seed": normalised.tolist(),
+        "normalised_score_mean": float(np.mean(normalised)),
+        "env_steps_per_seed": int(env_steps),
+        "wall_time_s": wall,
+        "seeds": args.seeds,
+        **extra,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    checkpoint.write_json_atomic(os.path.join(args.out, "summary.json"), summary)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in metrics.items()})
+    checkpoint.atomic_write(os.path.join(args.out, "metrics.npz"), lambda f: f.write(buffer.getvalue()), binary=True)
+    print(f"{method} on {env.name}: mean return {per_seed.mean():.1f} over {args.seeds} seeds "
+          f"(per seed: {np.round(per_seed, 1).tolist()}); expert {expert_return:.1f}, random "
+          f"{random_return:.1f}, normalised score {np.mean(normalised):.3f}; {wall:.1f} s; wrote {args.out}")
+    return summary
+
+
+def gail_config_from_args(args, env):
+    from jgail import bc, discriminator, experts, generators, trpo
+    from jgail.gail import GAILConfig
+
+    if args.generator == "ppo":
+        generator = experts.CLASSIC_PPO if env.action_space.discrete else experts.LOCOMOTION_PPO
+    else:
+        generator = trpo.TRPOConfig()
+    if args.ent_coef is not None:
+        generator = generator.replace(ent_coef=args.ent_coef)
+    d_config = discriminator.DiscriminatorConfig(
+        learning_rate=args.disc_lr, num_updates=args.disc_updates, grad_penalty=args.grad_penalty,
+        absorbing=args.absorbing, kind="airl" if args.airl else "gail")
+    network = trpo.PAPER_NETWORK if args.generator == "trpo" else experts.expert_config(env).network
+    generators.get(generator)
+    return GAILConfig(
+        env=env, generator=generator, discriminator=d_config, bc=bc.BCConfig(num_updates=args.bc_warmstart),
+        reward="airl" if args.airl else args.reward, num_envs=args.num_envs, num_steps=args.num_steps,
+        total_timesteps=args.total_timesteps, network=network,
+        normalize_obs=not env.action_space.discrete,
+    ).validate()
+
+
+def run_gail(args) -> int:
+    from jgail import gail
+
+    env, data = _load_inputs(args)
+    config = gail_config_from_args(args, env)
+    expert = demos.to_jax(data)
+    print(f"GAIL ({args.generator}, reward {config.reward}) on {env.name} from {data.num_episodes} expert "
+          f"episode(s) ({data.num_pairs} pairs): {args.seeds} seeds x {config.num_iterations} iterations "
+          f"x {config.batch_size} steps, one compiled call...", flush=True)
+    start = time.time()
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    states, metrics = jax.block_until_ready(jax.jit(jax.vmap(gail.train, (0, None, None)))(keys, config, expert))
+    wall = time.time() - start
+    per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, config.nets,
+                                       states.agent.params, states.obs_stats, args.eval_episodes)
+    _write_results(args, env, data, f"gail-{args.generator}", per_seed, greedy, wall,
+                   config.num_iterations * config.batch_size, metrics,
+                   {"reward": config.reward, "generator": args.generator})
+    return 0
+
+
+def run_bc(args) -> int:
+    from jgail import bc, experts
+
+    env, data = _load_inputs(args)
+    config = bc.BCConfig(learning_rate=args.lr, num_updates=args.updates).validate()
+    network = experts.expert_config(env).network
+    expert = demos.to_jax(data)
+    start = time.time()
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    normalize = not env.action_space.discrete
+    train = jax.vmap(lambda k: bc.train(k, config, env, network, expert, normalize))
+    params, obs_stats, metrics = jax.block_until_ready(jax.jit(train)(keys))
+    wall = time.time() - start
+    nets = bc.PolicyNetworks.create(env.action_space, network, normalize)
+    per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, nets, params, obs_stats,
+                                       args.eval_episodes)
+    _write_results(args, env, data, "bc", per_seed, greedy, wall, 0, metrics, {})
+    return 0
