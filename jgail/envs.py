@@ -13,7 +13,9 @@ discriminator must see. `terminated` (a true end: bootstrap with 0) and `truncat
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 from typing import Any, Callable
 
 import jax
@@ -101,10 +103,15 @@ def available() -> list[str]:
     return list(gymnax.registered_envs) + [BRAX_PREFIX + n for n in _brax_names()]
 
 
-def _brax_names() -> list[str]:
-    from brax import envs as brax_envs
+def _import_brax_envs():
+    """brax pulls in mujoco, which prints 'Failed to import warp' lines that mean nothing here."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        from brax import envs as brax_envs
+    return brax_envs
 
-    return sorted(brax_envs._envs)  # brax keeps its registry private; there is no public list
+
+def _brax_names() -> list[str]:
+    return sorted(_import_brax_envs()._envs)  # brax keeps its registry private; there is no public list
 
 
 def make(name: str, **options) -> Env:
@@ -226,8 +233,7 @@ def _make_gymnax(name: str, options: dict) -> Env:
 
 
 def _make_brax(name: str, options: dict) -> Env:
-    from brax import envs as brax_envs
-
+    brax_envs = _import_brax_envs()
     short = name[len(BRAX_PREFIX):]
     if short not in _brax_names():
         raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available())}")

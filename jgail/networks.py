@@ -38,6 +38,35 @@ class NetworkConfig:
             raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes}")
 
 
+def orthogonal(scale: float = 1.0):
+    """Orthogonal initialisation (Saxe et al. 2014) by Gram-Schmidt in plain jnp ops.
+
+    flax's orthogonal initialiser calls LAPACK QR; under `vmap` over seeds that becomes a
+    batched QR which jaxlib spreads over XLA's CPU thread pool from inside a pool thread,
+    and on a 2-core machine every pool thread can end up waiting: the run hangs forever
+    (seen here; gdb shows lapack_sgeqrf_ffi -> ParallelBatchMap -> BlockingCounter::Wait).
+    Gram-Schmidt of a Gaussian matrix gives the same (Haar) distribution without LAPACK.
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        n, m = max(rows, cols), min(rows, cols)
+        a = jax.random.normal(key, (n, m), jnp.float32)
+
+        def orthonormalise(j, q):
+            v = q[:, j]
+            for _ in range(2):  # twice: "twice is enough" for float32 (Giraud et al. 2005)
+                earlier = (jnp.arange(m) < j).astype(q.dtype)
+                v = v - q @ (earlier * (q.T @ v))
+            return q.at[:, j].set(v / jnp.linalg.norm(v))
+
+        q = jax.lax.fori_loop(0, m, orthonormalise, a)
+        q = q if rows >= cols else q.T
+        return (scale * q).reshape(shape).astype(dtype)
+
+    return init
+
+
 class MLP(nn.Module):
     hidden_sizes: Sequence[int]
     activation: str
@@ -48,8 +77,8 @@ class MLP(nn.Module):
     def __call__(self, x):
         act = ACTIVATIONS[self.activation]
         for size in self.hidden_sizes:
-            x = act(nn.Dense(size, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
-        return nn.Dense(self.out_dim, kernel_init=nn.initializers.orthogonal(self.out_scale))(x)
+            x = act(nn.Dense(size, kernel_init=orthogonal(np.sqrt(2)))(x))
+        return nn.Dense(self.out_dim, kernel_init=orthogonal(self.out_scale))(x)
 
 
 class Actor(nn.Module):
