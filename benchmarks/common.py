@@ -1,0 +1,58 @@
+"""Shared plumbing for benchmark scripts: timing, tables, machine-readable results.
+
+Each script prints a markdown table and writes JSON (and the same table as .md) next to
+it under benchmarks/results/, atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import jax
+
+from jgail.checkpoint import atomic_write, write_json_atomic
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def timed(fn, *args):
+    """(result, seconds) of fn(*args) with results ready."""
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    return out, time.perf_counter() - start
+
+
+def compile_and_run(fn, *args):
+    """Compile `fn` ahead of time, then run it: returns (out, compile_s, run_s)."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - start
+    out, run_s = timed(compiled, *args)
+    return out, compile_s, run_s
+
+
+def machine() -> dict:
+    device = jax.devices()[0]
+    return {"platform": device.platform, "device": str(device.device_kind), "cpus": os.cpu_count(),
+            "jax": jax.__version__, "python": platform.python_version()}
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    def fmt(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, payload: dict, table: str, out_dir: str | None = None) -> str:
+    """Write <name>.json and <name>.md atomically; returns the JSON path."""
+    out_dir = out_dir or RESULTS_DIR
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}.json")
+    write_json_atomic(path, {"machine": machine(), **payload})
+    atomic_write(os.path.join(out_dir, f"{name}.md"), lambda f: f.write(table + "\n"))
+    return path

@@ -1,0 +1,91 @@
+"""PPO on CartPole-v1 (500-step cap): 32 seeds in ONE vmapped, compiled call.
+
+    python benchmarks/ppo_cartpole.py [--seeds 32] [--total-timesteps 500000]
+
+Target (issue 2): at least 29 of 32 seeds reach a mean evaluation return >= 475 over
+100 episodes (actions sampled from the policy, as trained) within 500k env steps per seed.
+Writes benchmarks/results/ppo_cartpole.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax
+import numpy as np
+
+from benchmarks.common import compile_and_run, markdown_table, write_results
+from jgail import envs, evaluation, experts, rl
+
+THRESHOLD = 475.0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=32)
+    parser.add_argument("--total-timesteps", type=int, default=500_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args(argv)
+
+    env = envs.make("CartPole-v1")
+    config = experts.expert_config(env, args.total_timesteps)
+
+    def train_and_evaluate(key):
+        state, metrics = rl.train(key, config)
+        k_eval = jax.random.fold_in(key, 1)
+        sampled = evaluation.evaluate(k_eval, env, config.nets, state.agent.params, state.obs_stats)
+        greedy = evaluation.evaluate(k_eval, env, config.nets, state.agent.params, state.obs_stats, greedy=True)
+        return metrics["episode_return"], sampled["mean_return"], greedy["mean_return"]
+
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    (curves, sampled, greedy), compile_s, run_s = compile_and_run(jax.vmap(train_and_evaluate), keys)
+    curves, sampled, greedy = np.asarray(curves), np.asarray(sampled), np.asarray(greedy)
+    steps_per_seed = config.num_iterations * config.batch_size
+    # Env steps to threshold: first iteration whose training episodes average >= threshold.
+    reached = curves >= THRESHOLD
+    first = np.where(reached.any(1), reached.argmax(1) + 1, -1)
+    to_threshold = [int(i * config.batch_size) if i > 0 else None for i in first]
+
+    passed = int((sampled >= THRESHOLD).sum())
+    rows = [{"seed": i, "eval_mean_return": float(sampled[i]), "greedy_eval (extra)": float(greedy[i]),
+             "env_steps_to_475_train": to_threshold[i] or "never"} for i in range(args.seeds)]
+    summary = {
+        "seeds": args.seeds,
+        "seeds_at_or_above_475": f"{passed}/{args.seeds}",
+        "env_steps_per_seed": steps_per_seed,
+        "wall_time_s (run, excl. compile)": run_s,
+        "compile_time_s": compile_s,
+        "env_steps_per_s (all seeds, incl. updates)": steps_per_seed * args.seeds / run_s,
+    }
+    table = "\n\n".join([
+        f"PPO CartPole-v1 (cap 500): {args.seeds} seeds in one vmapped call, "
+        f"{config.num_envs} envs x {config.num_steps} steps x {config.num_iterations} iterations",
+        markdown_table([summary], list(summary)),
+        markdown_table(rows, list(rows[0])),
+    ])
+    print(table)
+    path = write_results("ppo_cartpole", {
+        "summary": summary,
+        "per_seed_eval_mean_return": sampled.tolist(),
+        "per_seed_greedy_eval_mean_return (extra)": greedy.tolist(),
+        "per_seed_env_steps_to_475_train": to_threshold,
+        "config": {"num_envs": config.num_envs, "num_steps": config.num_steps,
+                   "total_timesteps": config.total_timesteps,
+                   "network": [list(config.network.hidden_sizes), config.network.activation],
+                   **{k: float(v) for k, v in vars(config.generator).items()
+                      if isinstance(v, (int, float)) and not isinstance(v, bool)}},
+        "target": "at least 29 of 32 seeds >= 475 (sampled actions, 100 episodes)",
+        "target_met": passed >= int(np.ceil(29 / 32 * args.seeds)),
+    }, table, args.out_dir)
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
