@@ -189,7 +189,10 @@ def _make_gymnax(name: str, options: dict) -> Env:
     from gymnax.environments import spaces
 
     max_steps = options.pop("max_episode_steps", None)
-    env, params = gymnax.make(name)
+    try:
+        env, params = gymnax.make(name)
+    except Exception as err:  # e.g. MNISTBandit-bsuite downloads its data
+        raise ValueError(f"{name} could not be created by gymnax: {err}") from None
     unknown = [k for k in options if not hasattr(params, k)]
     if unknown:
         fields = sorted(f.name for f in dataclasses.fields(params))
@@ -207,24 +210,26 @@ def _make_gymnax(name: str, options: dict) -> Env:
         action_space = ActionSpace(False, shape, low=tuple(map(float, low)), high=tuple(map(float, high)))
     else:
         raise ValueError(f"{name}: action space {space} is not supported (Discrete or Box only)")
-    obs_shape = tuple(env.observation_space(params).shape)
+    # Observations are flattened to vectors (MinAtar's are images): jgail's networks are MLPs.
+    obs_shape = (int(np.prod(env.observation_space(params).shape)),)
     scalar_box = not action_space.discrete and tuple(space.shape) == ()
 
     def reset_inner(key):
         obs, state = env.reset(key, params)
-        return obs.astype(jnp.float32), state
+        return obs.reshape(-1).astype(jnp.float32), state
 
     def step_inner(key, state, action):
         if scalar_box:
             action = action[0]
         obs, state, reward, terminated, truncated, info = env.step(key, state, action, params)
+        final_obs = info["final_observation"]
         return (
-            obs.astype(jnp.float32),
+            obs.reshape(-1).astype(jnp.float32),
             state,
             reward,
             terminated,
             truncated,
-            info["final_observation"].astype(jnp.float32),
+            final_obs.reshape(-1).astype(jnp.float32),
         )
 
     all_options = dict(options, **({"max_episode_steps": max_steps} if max_steps else {}))

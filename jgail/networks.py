@@ -87,7 +87,6 @@ class Actor(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        obs = obs.reshape(obs.shape[: obs.ndim - 1] + (-1,)) if obs.ndim > 1 else obs
         hidden, act = self.network.hidden_sizes, self.network.activation
         if self.action_space.discrete:
             logits = MLP(hidden, act, self.action_space.num_actions, 0.01)(obs)
