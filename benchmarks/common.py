@@ -56,3 +56,23 @@ def write_results(name: str, payload: dict, table: str, out_dir: str | None = No
     write_json_atomic(path, {"machine": machine(), **payload})
     atomic_write(os.path.join(out_dir, f"{name}.md"), lambda f: f.write(table + "\n"))
     return path
+
+
+def steps_to_threshold(curves, batch_size: int, threshold: float, window: int = 10) -> list:
+    """Per seed: env steps until the training return, averaged over the last `window`
+    iterations (episodes that ended in them), first reaches `threshold`; None if never.
+
+    A single iteration is too noisy: early on, one long episode can end in a batch alone.
+    """
+    import numpy as np
+
+    out = []
+    for curve in np.asarray(curves, dtype=float):
+        hit = None
+        for i in range(window, len(curve) + 1):
+            chunk = curve[i - window:i]
+            if np.isfinite(chunk).any() and np.nanmean(chunk) >= threshold:
+                hit = i * batch_size
+                break
+        out.append(hit)
+    return out

@@ -66,3 +66,15 @@ def test_bad_config_fails_before_compiling():
     with pytest.raises(ValueError, match="unknown activation"):
         from jgail.networks import NetworkConfig
         rl.init(jax.random.key(0), rl.RLConfig(env=env, network=NetworkConfig((8,), "sigmoidal")))
+
+
+def test_chunked_training_equals_one_run():
+    # The whole training state is one pytree: 2 + 2 iterations == 4 iterations, exactly.
+    config = _small_config().replace(total_timesteps=8 * 128 * 4)
+    state = rl.init(jax.random.key(7), config)
+    run = jax.jit(rl.run, static_argnums=1)
+    whole, _ = run(state, 4)
+    half, _ = run(state, 2)
+    chunked, metrics = run(half, 2)
+    assert int(chunked.iteration) == 4 and metrics["env_steps"][-1] == 4 * config.batch_size
+    jax.tree.map(np.testing.assert_array_equal, whole.agent.params, chunked.agent.params)
