@@ -56,9 +56,5 @@ def config_for(name: str, **hyperparameters):
 
 
 def _load_builtin():
-    import jgail.ppo  # noqa: F401  (registers itself)
-
-    try:
-        import jgail.trpo  # noqa: F401
-    except ImportError:
-        pass
+    import jgail.ppo  # noqa: F401  (each registers itself)
+    import jgail.trpo  # noqa: F401

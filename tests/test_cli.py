@@ -53,6 +53,16 @@ def test_gail_and_bc_write_summaries(workdir):
     assert metrics["disc_loss"].shape == (2, 2) and metrics["reward_mean"].shape == (2, 2)
 
 
+def test_gail_runs_the_papers_trpo_generator(workdir):
+    root, _, demo_file = workdir
+    out = str(root / "gail_trpo")
+    assert cli.main(["gail", *ENV, "--demos", demo_file, "--out", out, "--seeds", "1", "--generator", "trpo",
+                     "--total-timesteps", "1024", "--eval-episodes", "3"]) == 0
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    assert summary["method"] == "gail-trpo" and summary["generator"] == "trpo"
+    assert np.load(os.path.join(out, "metrics.npz"))["accepted"].shape == (1, 1)
+
+
 def _error(capsys, argv):
     code = cli.main(argv)
     return code, capsys.readouterr().err
