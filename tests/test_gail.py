@@ -95,3 +95,37 @@ def test_behavioural_cloning_imitates_the_controller(expert):
     nets = gail.GAILConfig(env=ENV).nets
     score = evaluation.evaluate(jax.random.key(6), ENV, nets, params, stats, 50)["mean_return"]
     assert float(metrics["bc_loss"]) < 0.3 and float(score) >= 150
+
+
+def test_absorbing_state_value_is_added_at_true_ends_only(expert):
+    from jgail.discriminator import DiscriminatorConfig
+
+    config = _config(discriminator=DiscriminatorConfig(absorbing=True))
+    expert_data = demos.to_jax(expert)
+    state = gail.init(jax.random.key(8), config, expert_data)
+    _, _, (batch, _) = jax.jit(gail.iteration)(state, expert_data)
+    ended = batch.replace(terminated=jnp.ones_like(batch.terminated))
+    alive = batch.replace(terminated=jnp.zeros_like(batch.terminated))
+    d_state, gamma = state.discriminator, config.generator.gamma
+    extra = gail.relabel(d_state, config, ended) - gail.relabel(d_state, config, alive)
+    # r_abs / (1 - gamma), discounted once: the same for every terminated step, positive here.
+    assert float(extra.std()) < 1e-4 and float(extra.mean()) > 0
+    pairs = gail.policy_pairs(batch)
+    abs_pairs = jax.tree.map(jnp.zeros_like, pairs).replace(absorbing=jnp.ones(pairs.obs.shape[0]))
+    from jgail.discriminator import logits
+    from jgail.rewards import relabel_rewards
+    r_abs = relabel_rewards(logits(d_state, config.discriminator, abs_pairs, 2), config.reward, config.reward_clip)
+    assert float(extra.mean()) == pytest.approx(float(gamma * r_abs[0] / (1 - gamma)), rel=1e-4)
+
+
+def test_airl_discriminator_runs_in_the_loop(expert):
+    from jgail.discriminator import DiscriminatorConfig, airl_reward_g
+
+    config = _config(discriminator=DiscriminatorConfig(kind="airl"), reward="airl")
+    state, metrics = jax.jit(gail.train)(jax.random.key(9), config, demos.to_jax(expert))
+    assert np.all(np.isfinite(metrics["disc_loss"])) and np.all(np.isfinite(metrics["reward_mean"]))
+    pairs = gail.expert_pairs(demos.to_jax(expert))
+    g = airl_reward_g(state.discriminator.params, state.discriminator, config.discriminator, pairs, 2)
+    assert g.shape == (expert.num_pairs,)  # the learned reward g(s, a), exportable
+    with pytest.raises(ValueError, match="AIRL discriminator needs reward='airl'"):
+        gail.init(jax.random.key(0), _config(discriminator=DiscriminatorConfig(kind="airl")), demos.to_jax(expert))
