@@ -19,7 +19,7 @@ class UsageError(Exception):
     """A problem with the user's input: printed without a traceback, exit status 2."""
 
 
-def _env_options(args) -> dict:
+def env_options(args) -> dict:
     options = {}
     if args.max_episode_steps is not None:
         options["max_episode_steps"] = args.max_episode_steps
@@ -32,11 +32,6 @@ def _add_env_args(p, required=True):
     p.add_argument("--env", required=required, help='environment id, e.g. "CartPole-v1" or "brax/hopper"')
     p.add_argument("--max-episode-steps", type=int, default=None, help="episode cap (200 = classic CartPole-v0)")
     p.add_argument("--backend", default=None, help="brax physics backend (default: spring)")
-
-
-def _positive(name, value):
-    if value is None or value < 1:
-        raise UsageError(f"--{name} must be a positive integer, got {value}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,18 +54,51 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="dataset file (.npz)")
     p.add_argument("--seed", type=int, default=0)
 
-    from jgail import commands  # the imitation commands register their own flags
+    from jgail.rewards import REWARD_NAMES
 
-    commands.add_imitation_parsers(sub, _add_env_args)
+    p = sub.add_parser("gail", help="imitate demonstrations with GAIL (the env reward is never used)")
+    _add_imitation_args(p)
+    p.add_argument("--generator", choices=("ppo", "trpo"), default="ppo", help="policy optimiser")
+    p.add_argument("--reward", choices=REWARD_NAMES, default="neg_log_one_minus_d", help="reward form")
+    p.add_argument("--total-timesteps", type=int, default=300_000, help="env steps per seed")
+    p.add_argument("--num-envs", type=int, default=8)
+    p.add_argument("--num-steps", type=int, default=128)
+    p.add_argument("--ent-coef", type=float, default=None, help="causal entropy weight")
+    p.add_argument("--disc-lr", type=float, default=3e-4)
+    p.add_argument("--disc-updates", type=int, default=1, help="D steps per iteration")
+    p.add_argument("--grad-penalty", type=float, default=0.0)
+    p.add_argument("--absorbing", action="store_true", help="DAC absorbing states at true episode ends")
+    p.add_argument("--airl", action="store_true", help="AIRL discriminator (implies --reward airl)")
+    p.add_argument("--bc-warmstart", type=int, default=0, help="BC updates before adversarial training")
+
+    p = sub.add_parser("bc", help="behavioural cloning on demonstrations")
+    _add_imitation_args(p)
+    p.add_argument("--updates", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=1e-3)
     return top
+
+
+def _add_imitation_args(p):
+    _add_env_args(p)
+    p.add_argument("--demos", required=True, help="dataset written by `jgail collect` (.npz)")
+    p.add_argument("--out", required=True, help="directory for summary.json and metrics.npz")
+    p.add_argument("--seeds", type=int, default=8, help="seeds trained in one vmapped call")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=100)
+
+
+def _runners() -> dict:
+    # Imported on use, so `jgail --help` does not start JAX.
+    from jgail import commands, imitation_commands
+
+    return {"expert": commands.expert, "collect": commands.collect,
+            "gail": imitation_commands.run_gail, "bc": imitation_commands.run_bc}
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from jgail import commands
-
     try:
-        return commands.run(args)
+        return _runners()[args.command](args)
     except (UsageError, ValueError, FileNotFoundError) as err:
         print(f"jgail {args.command}: error: {err}", file=sys.stderr)
         return 2

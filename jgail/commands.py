@@ -1,4 +1,4 @@
-"""What each `jgail` subcommand does, on the host: validate, call the jitted core, write files."""
+"""`jgail expert` and `jgail collect`, on the host: validate, call the jitted core, write files."""
 
 from __future__ import annotations
 
@@ -6,39 +6,15 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jgail import checkpoint, envs
-from jgail.cli import UsageError
+from jgail.cli import UsageError, env_options
 from jgail.evaluation import evaluate
 from jgail.experts import expert_config
 
-_RUNNERS = {}
-
-
-def _runner(name):
-    def register(fn):
-        _RUNNERS[name] = fn
-        return fn
-
-    return register
-
-
-def run(args) -> int:
-    return _RUNNERS[args.command](args)
-
-
-def add_imitation_parsers(sub, add_env_args):
-    from jgail import imitation_commands
-
-    imitation_commands.add_parsers(sub, add_env_args, _runner)
-
-
 def _make_env(args):
-    from jgail.cli import _env_options
-
-    return envs.make(args.env, **_env_options(args))
+    return envs.make(args.env, **env_options(args))
 
 
 def _check_out_dir(path):
@@ -47,7 +23,6 @@ def _check_out_dir(path):
     os.makedirs(path, exist_ok=True)
 
 
-@_runner("expert")
 def expert(args) -> int:
     from jgail import rl
 
@@ -101,7 +76,6 @@ def _numbers(config) -> dict:
     return {k: float(v) for k, v in vars(config).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-@_runner("collect")
 def collect(args) -> int:
     from jgail import demos
 

@@ -10,50 +10,16 @@ import jax
 import numpy as np
 
 from jgail import checkpoint, demos, envs
-from jgail.cli import UsageError, _env_options
+from jgail.cli import UsageError, env_options
 from jgail.distributions import random_policy
 from jgail.evaluation import evaluate, evaluate_fn
-from jgail.rewards import REWARD_NAMES
-
-
-def add_parsers(sub, add_env_args, runner):
-    p = sub.add_parser("gail", help="imitate demonstrations with GAIL (the env reward is never used)")
-    _common(p, add_env_args)
-    p.add_argument("--generator", choices=("ppo", "trpo"), default="ppo", help="policy optimiser")
-    p.add_argument("--reward", choices=REWARD_NAMES, default="neg_log_one_minus_d", help="reward form")
-    p.add_argument("--total-timesteps", type=int, default=300_000, help="env steps per seed")
-    p.add_argument("--num-envs", type=int, default=8)
-    p.add_argument("--num-steps", type=int, default=128)
-    p.add_argument("--ent-coef", type=float, default=None, help="causal entropy weight")
-    p.add_argument("--disc-lr", type=float, default=3e-4)
-    p.add_argument("--disc-updates", type=int, default=1, help="D steps per iteration")
-    p.add_argument("--grad-penalty", type=float, default=0.0)
-    p.add_argument("--absorbing", action="store_true", help="DAC absorbing states at true episode ends")
-    p.add_argument("--airl", action="store_true", help="AIRL discriminator (implies --reward airl)")
-    p.add_argument("--bc-warmstart", type=int, default=0, help="BC updates before adversarial training")
-    runner("gail")(run_gail)
-
-    p = sub.add_parser("bc", help="behavioural cloning on demonstrations")
-    _common(p, add_env_args)
-    p.add_argument("--updates", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=1e-3)
-    runner("bc")(run_bc)
-
-
-def _common(p, add_env_args):
-    add_env_args(p)
-    p.add_argument("--demos", required=True, help="dataset written by `jgail collect` (.npz)")
-    p.add_argument("--out", required=True, help="directory for summary.json and metrics.npz")
-    p.add_argument("--seeds", type=int, default=8, help="seeds trained in one vmapped call")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-episodes", type=int, default=100)
 
 
 def _load_inputs(args):
     for name in ("seeds", "eval_episodes"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
-    env = envs.make(args.env, **_env_options(args))
+    env = envs.make(args.env, **env_options(args))
     data = demos.load(args.demos, env=env)
     demos.check_env_options(data, env.name, env.spec()["env_options"])
     if os.path.exists(args.out) and not os.path.isdir(args.out):
