@@ -54,6 +54,12 @@ def _fsync_dir(directory: str):
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write: Callable[[Any], None], binary: bool = False):
     """Call `write(file)` on a temp file beside `path`, fsync it, then `os.replace` it onto
     `path`: the target is the old file or the complete new one, never a partial write."""
@@ -66,6 +72,7 @@ def atomic_write(path, write: Callable[[Any], None], binary: bool = False):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):

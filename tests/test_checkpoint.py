@@ -106,3 +106,13 @@ def test_write_json_atomic_replaces_whole_or_not_at_all(tmp_path):
         write_json_atomic(path, {"bad": object()})
     assert json.loads(path.read_text())["mean_return"] == 200.0
     assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_atomic_writes_get_a_normal_file_mode(tmp_path):
+    from jgail.checkpoint import write_json_atomic
+
+    path = tmp_path / "summary.json"
+    write_json_atomic(path, {"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~mask
