@@ -66,7 +66,7 @@ def expert(args) -> int:
     }
     checkpoint.write_json_atomic(os.path.join(args.out, "summary.json"), summary)
     print(f"expert evaluation: mean return {means[best]:.1f} over {args.eval_episodes} episodes "
-          f"(seeds: {np.round(means, 1).tolist()}); {summary['env_steps']} env steps per seed; "
+          f"(seeds: {[round(float(x), 1) for x in means]}); {summary['env_steps']} env steps per seed; "
           f"{wall:.1f} s; saved to {args.out}")
     return 0
 

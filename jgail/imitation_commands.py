@@ -68,7 +68,7 @@ def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, m
     np.savez(buffer, **{k: np.asarray(v) for k, v in metrics.items()})
     checkpoint.atomic_write(os.path.join(args.out, "metrics.npz"), lambda f: f.write(buffer.getvalue()), binary=True)
     print(f"{method} on {env.name}: mean return {per_seed.mean():.1f} over {args.seeds} seeds "
-          f"(per seed: {np.round(per_seed, 1).tolist()}); expert {expert_return:.1f}, random "
+          f"(per seed: {[round(float(x), 1) for x in per_seed]}); expert {expert_return:.1f}, random "
           f"{random_return:.1f}, normalised score {np.mean(normalised):.3f}; {wall:.1f} s; wrote {args.out}")
     return summary
 
