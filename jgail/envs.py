@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import warnings
 from typing import Any, Callable
 
 import jax
@@ -247,7 +248,9 @@ def _make_brax(name: str, options: dict) -> Env:
         raise ValueError(f"unknown brax backend {backend!r}; choose one of {BRAX_BACKENDS}")
     cap = int(options.pop("max_episode_steps", DEFAULT_BRAX_EPISODE_STEPS))
     try:
-        env = brax_envs.get_environment(short, backend=backend, **options)
+        with warnings.catch_warnings():  # brax's notice that it is no longer maintained
+            warnings.simplefilter("ignore", UserWarning)
+            env = brax_envs.get_environment(short, backend=backend, **options)
     except TypeError as err:
         raise ValueError(f"{name}: bad option ({err})") from None
     action_space = ActionSpace(
