@@ -74,26 +74,32 @@ def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, m
 
 
 def gail_config_from_args(args, env):
-    from jgail import bc, discriminator, experts, generators, trpo
+    """Tuned defaults (`experts.gail_config` for discrete actions), then the flags given."""
+    from jgail import bc, experts, trpo
+    from jgail.discriminator import DiscriminatorConfig
     from jgail.gail import GAILConfig
 
-    if args.generator == "ppo":
-        generator = experts.CLASSIC_PPO if env.action_space.discrete else experts.LOCOMOTION_PPO
+    if env.action_space.discrete:
+        config = experts.gail_config(env, args.generator)
     else:
-        generator = trpo.TRPOConfig()
-    if args.ent_coef is not None:
-        generator = generator.replace(ent_coef=args.ent_coef)
-    d_config = discriminator.DiscriminatorConfig(
-        learning_rate=args.disc_lr, num_updates=args.disc_updates, grad_penalty=args.grad_penalty,
-        absorbing=args.absorbing, kind="airl" if args.airl else "gail")
-    network = trpo.PAPER_NETWORK if args.generator == "trpo" else experts.expert_config(env).network
-    generators.get(generator)
-    return GAILConfig(
-        env=env, generator=generator, discriminator=d_config, bc=bc.BCConfig(num_updates=args.bc_warmstart),
-        reward="airl" if args.airl else args.reward, num_envs=args.num_envs, num_steps=args.num_steps,
-        total_timesteps=args.total_timesteps, network=network,
-        normalize_obs=not env.action_space.discrete,
-    ).validate()
+        generator = experts.LOCOMOTION_PPO if args.generator == "ppo" else trpo.TRPOConfig()
+        network = experts.expert_config(env).network if args.generator == "ppo" else trpo.PAPER_NETWORK
+        config = GAILConfig(env=env, generator=generator, discriminator=DiscriminatorConfig(absorbing=True),
+                            num_envs=64, num_steps=64, total_timesteps=1_000_000, network=network,
+                            normalize_obs=True)
+    given = lambda name: getattr(args, name) is not None  # noqa: E731
+    loop = {field: getattr(args, name) for name, field in
+            [("total_timesteps", "total_timesteps"), ("num_envs", "num_envs"), ("num_steps", "num_steps"),
+             ("reward", "reward")] if given(name)}
+    disc = {field: getattr(args, name) for name, field in
+            [("disc_lr", "learning_rate"), ("disc_updates", "num_updates"), ("grad_penalty", "grad_penalty"),
+             ("absorbing", "absorbing")] if given(name)}
+    if args.airl:
+        disc.update(kind="airl", absorbing=False)
+        loop["reward"] = "airl"
+    generator = config.generator.replace(ent_coef=args.ent_coef) if given("ent_coef") else config.generator
+    return config.replace(generator=generator, discriminator=config.discriminator.replace(**disc),
+                          bc=bc.BCConfig(num_updates=args.bc_warmstart), **loop).validate()
 
 
 def run_gail(args) -> int:
@@ -113,7 +119,10 @@ def run_gail(args) -> int:
                                        states.agent.params, states.obs_stats, args.eval_episodes)
     _write_results(args, env, data, f"gail-{args.generator}", per_seed, greedy, wall,
                    config.num_iterations * config.batch_size, metrics,
-                   {"reward": config.reward, "generator": args.generator})
+                   {"reward": config.reward, "generator": args.generator,
+                    "absorbing": config.discriminator.absorbing, "discriminator_kind": config.discriminator.kind,
+                    "num_envs": config.num_envs, "num_steps": config.num_steps,
+                    "discriminator_updates_per_iteration": config.discriminator.num_updates})
     return 0
 
 
