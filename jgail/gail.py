@@ -165,9 +165,10 @@ def relabel(d_state, config: GAILConfig, batch: Transitions) -> jax.Array:
     logits = disc.logits(d_state, config.discriminator, pairs, config.num_actions)
     rewards = relabel_rewards(logits, config.reward, config.reward_clip)
     if config.discriminator.absorbing:  # the absorbing state pays r_abs forever after a true end
-        abs_pairs = jax.tree.map(jnp.zeros_like, pairs).replace(absorbing=jnp.ones(batch.reward.shape))
-        r_abs = relabel_rewards(disc.logits(d_state, config.discriminator, abs_pairs, config.num_actions),
-                                config.reward, config.reward_clip)
+        one_row = jax.tree.map(lambda x: jnp.zeros((1,) + x.shape[len(batch.reward.shape):], x.dtype), pairs)
+        abs_pair = one_row.replace(absorbing=jnp.ones((1,)))  # every absorbing row is the same
+        r_abs = relabel_rewards(disc.logits(d_state, config.discriminator, abs_pair, config.num_actions),
+                                config.reward, config.reward_clip)[0]
         gamma = config.generator.gamma
         rewards = rewards + batch.terminated * gamma * r_abs / (1.0 - gamma)
     return rewards
