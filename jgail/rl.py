@@ -83,8 +83,9 @@ def init(key, config: RLConfig) -> RLState:
     )
 
 
-def rollout_policy(state_agent_params, obs_stats, nets: PolicyNetworks):
-    return lambda obs: nets.dist(state_agent_params, obs_stats, obs)
+def rollout_policy(params, obs_stats, nets: PolicyNetworks):
+    """The current policy as `policy_fn(obs) -> distribution`, for rollouts."""
+    return lambda obs: nets.dist(params, obs_stats, obs)
 
 
 def update(state: RLState):
