@@ -12,7 +12,7 @@ import time
 
 import jax
 
-from jgail.checkpoint import atomic_write, write_json_atomic
+from jgail.core.atomic_io import atomic_write, write_json_atomic
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 

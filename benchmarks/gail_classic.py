@@ -3,7 +3,7 @@
     python benchmarks/gail_classic.py [--seeds 32] [--classic-seeds 16] [--quick]
                                       [--only cartpole|trpo|acrobot|mountaincar|ratio]
 
-Every number is measured in the run: experts are trained (PPO) or scripted, datasets are
+Every number is measured in the run: presets are trained (PPO) or scripted, datasets are
 collected from them, and each row trains all its seeds in ONE vmapped, compiled call.
 Evaluation: mean return over 100 episodes with actions sampled from the policy (as
 trained); greedy (argmax) evaluation is an extra, labelled as such.
@@ -37,10 +37,10 @@ import numpy as np
 
 from benchmarks.common import (RESULTS_DIR, compile_and_run, markdown_table, steps_to_threshold,
                                write_results)
-from jgail import bc, demos, envs, evaluation, experts, gail, rl
-from jgail.distributions import random_policy
-from jgail.networks import PolicyNetworks
-from jgail.rl import RLConfig
+from jgail import bc, demos, envs, evaluation, gail, presets, rl, scripted
+from jgail.core.distributions import random_policy
+from jgail.core.networks import PolicyNetworks
+from jgail.generators.rl import RLConfig
 
 PARTS = ("cartpole", "trpo", "acrobot", "mountaincar", "ratio")
 CARTPOLE_THRESHOLD = 195.0
@@ -158,7 +158,7 @@ def random_return(env, seed):
 
 
 def train_ppo_expert(env, total_timesteps, seed):
-    config = experts.expert_config(env, total_timesteps)
+    config = presets.expert_config(env, total_timesteps)
     (state, _), compile_s, run_s = compile_and_run(rl.train, jax.random.key(seed), config)
     nets, params, stats = config.nets, state.agent.params, state.obs_stats
     return (lambda obs: nets.dist(params, stats, obs)), compile_s + run_s
@@ -171,7 +171,7 @@ def cartpole_setup(seed: int):
     """The reference experiment's expert and datasets (cached within one process)."""
     env = envs.make("CartPole-v1", max_episode_steps=200)
     policy, train_s = train_ppo_expert(env, CARTPOLE_EXPERT_STEPS, seed)
-    meta = {"kind": "ppo", "config": "jgail.experts.expert_config", "total_timesteps": CARTPOLE_EXPERT_STEPS,
+    meta = {"kind": "ppo", "config": "jgail.presets.expert_config", "total_timesteps": CARTPOLE_EXPERT_STEPS,
             "seed": seed}
     data = demos.collect(jax.random.key(seed + 1), env, policy, 100, expert=meta)
     one = demos.filter_episodes(data, min_return=195, first_k=1)
@@ -188,7 +188,7 @@ def cartpole_part(args):
     env, one, full, expert_info = cartpole_setup(args.seed)
     rows = []
     for label, data in (("1 episode", one), ("100 episodes, filtered", full)):
-        config = experts.gail_config(env, "ppo", args.cartpole_steps)
+        config = presets.gail_config(env, "ppo", args.cartpole_steps)
         row = run_gail_row(args, env, config, data, args.seeds, CARTPOLE_THRESHOLD)
         rows.append({"row": f"CartPole GAIL-PPO, {label}", "method": "GAIL-PPO", **row})
         print_row(rows[-1])
@@ -200,7 +200,7 @@ def cartpole_part(args):
 
 def bc_row(args, env, data):
     config = bc.BCConfig()
-    network = experts.expert_config(env).network
+    network = presets.expert_config(env).network
     expert = demos.to_jax(data)
     keys = seed_keys(args, args.seeds)
     train = jax.vmap(lambda key: bc.train(key, config, env, network, expert))
@@ -221,7 +221,7 @@ def bc_row(args, env, data):
 
 def trpo_part(args):
     env, one, _, expert_info = cartpole_setup(args.seed)
-    config = experts.gail_config(env, "trpo", args.cartpole_steps)
+    config = presets.gail_config(env, "trpo", args.cartpole_steps)
     row = {"row": "CartPole GAIL-TRPO, 1 episode", "method": "GAIL-TRPO",
            **run_gail_row(args, env, config, one, args.seeds, CARTPOLE_THRESHOLD)}
     print_row(row)
@@ -236,11 +236,11 @@ def classic_part(args, env_id):
     # Expert candidates, each scored on the 100 episodes collected from it; the better one is used.
     candidates = {}
     ppo_policy, ppo_s = train_ppo_expert(env, None, args.seed)
-    candidates["ppo"] = (ppo_policy, {"kind": "ppo", "config": "jgail.experts.expert_config",
-                                      "total_timesteps": experts.expert_config(env).total_timesteps,
+    candidates["ppo"] = (ppo_policy, {"kind": "ppo", "config": "jgail.presets.expert_config",
+                                      "total_timesteps": presets.expert_config(env).total_timesteps,
                                       "seed": args.seed, "train_s (incl. compile)": ppo_s})
-    candidates["scripted"] = (experts.scripted_policy(env_id),
-                              {"kind": "scripted", "name": f"jgail.experts.scripted_policy({env_id!r})"})
+    candidates["scripted"] = (scripted.scripted_policy(env_id),
+                              {"kind": "scripted", "name": f"jgail.scripted.scripted_policy({env_id!r})"})
     collected = {name: demos.collect(jax.random.key(args.seed + 1), env, policy, 100, expert=meta)
                  for name, (policy, meta) in candidates.items()}
     scores = {name: float(d.episode_returns.mean()) for name, d in collected.items()}
@@ -254,14 +254,14 @@ def classic_part(args, env_id):
     rows = []
     for k in (1, 10):
         subset = demos.filter_episodes(data, first_k=k)
-        config = experts.gail_config(env, "ppo", args.classic_steps)
+        config = presets.gail_config(env, "ppo", args.classic_steps)
         row = run_gail_row(args, env, config, subset, args.classic_seeds, threshold, normalise)
         rows.append({"row": f"{env_id} GAIL-PPO, {k} episode{'s' * (k > 1)}", "method": "GAIL-PPO",
                      "expert": chosen, **row})
         print_row(rows[-1])
     if args.control_seeds:
         subset = demos.filter_episodes(data, first_k=10)
-        config = experts.gail_config(env, "ppo", args.classic_steps)
+        config = presets.gail_config(env, "ppo", args.classic_steps)
         config = config.replace(discriminator=config.discriminator.replace(absorbing=False))
         row = run_gail_row(args, env, config, subset, args.control_seeds, threshold, normalise)
         rows.append({"row": f"{env_id} GAIL-PPO, 10 episodes, CONTROL: no absorbing state",
@@ -280,8 +280,8 @@ def ratio_part(args):
     env, one, _, _ = cartpole_setup(args.seed)
     expert = demos.to_jax(one)
     keys = seed_keys(args, args.seeds)
-    gail_ppo = experts.gail_config(env, "ppo", args.ratio_steps)
-    gail_trpo = experts.gail_config(env, "trpo", args.ratio_steps)
+    gail_ppo = presets.gail_config(env, "ppo", args.ratio_steps)
+    gail_trpo = presets.gail_config(env, "trpo", args.ratio_steps)
     one_d_step = gail_ppo.replace(discriminator=gail_ppo.discriminator.replace(num_updates=1))
     gail_ppo_paper_net = gail_ppo.replace(network=gail_trpo.network)  # TRPO's network, PPO's update
 
@@ -442,7 +442,7 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
-    args.cartpole_steps = None  # experts.gail_config's tuned defaults
+    args.cartpole_steps = None  # presets.gail_config's tuned defaults
     args.classic_steps = None
     args.ratio_steps = 20_480  # 20 iterations of 1024 steps
     args.repeats = 2

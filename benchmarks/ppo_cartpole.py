@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from benchmarks.common import compile_and_run, markdown_table, steps_to_threshold, write_results
-from jgail import envs, evaluation, experts, rl
+from jgail import envs, evaluation, presets, rl
 
 THRESHOLD = 475.0
 
@@ -34,7 +34,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     env = envs.make("CartPole-v1")
-    config = experts.expert_config(env, args.total_timesteps)
+    config = presets.expert_config(env, args.total_timesteps)
 
     def train_and_evaluate(key):
         state, metrics = rl.train(key, config)

@@ -8,16 +8,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail.checkpoint import (
+from jgail.run.checkpoint import (
     load_agent,
     make_spec,
     rebuild_nets,
     save_agent,
-    write_json_atomic,
 )
+from jgail.core.atomic_io import write_json_atomic
 from jgail.envs import make
-from jgail.networks import NetworkConfig, PolicyNetworks
-from jgail.normalization import RunningStats
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
 
 NETWORK = NetworkConfig((16, 8), "relu")
 
@@ -109,7 +109,6 @@ def test_write_json_atomic_replaces_whole_or_not_at_all(tmp_path):
 
 
 def test_atomic_writes_get_a_normal_file_mode(tmp_path):
-    from jgail.checkpoint import write_json_atomic
 
     path = tmp_path / "summary.json"
     write_json_atomic(path, {"a": 1})

@@ -10,9 +10,9 @@ import pytest
 
 from jgail import demos as demos_lib
 from jgail.envs import make
-from jgail.evaluation import evaluate_fn
-from jgail.networks import NetworkConfig, PolicyNetworks
-from jgail.normalization import RunningStats
+from jgail.run.evaluation import evaluate_fn
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
 
 CAP = 20
 NUM_EPISODES = 12

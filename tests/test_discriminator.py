@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jgail import discriminator as disc
-from jgail.networks import MLP
+from jgail.core.networks import MLP
 
 KEY = jax.random.PRNGKey(0)
 TINY = disc.DiscriminatorConfig(hidden_sizes=(16,), batch_size=32, learning_rate=1e-3)

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail import bc, demos, envs, evaluation, experts, gail, sweep
-from jgail.distributions import Categorical
-from jgail.networks import NetworkConfig
+from jgail import bc, demos, envs, evaluation, presets, gail, sweep
+from jgail.core.distributions import Categorical
+from jgail.core.networks import NetworkConfig
 
 ENV = envs.make("CartPole-v1", max_episode_steps=200)
 
@@ -28,7 +28,7 @@ def expert():
 
 
 def _config(**kw):
-    return gail.GAILConfig(env=ENV, generator=experts.CLASSIC_PPO, num_envs=4, num_steps=64,
+    return gail.GAILConfig(env=ENV, generator=presets.CLASSIC_PPO, num_envs=4, num_steps=64,
                            total_timesteps=4 * 64 * 2, **kw)
 
 
@@ -98,7 +98,7 @@ def test_behavioural_cloning_imitates_the_controller(expert):
 
 
 def test_absorbing_state_value_is_added_at_true_ends_only(expert):
-    from jgail.discriminator import DiscriminatorConfig
+    from jgail.imitation.discriminator import DiscriminatorConfig
 
     config = _config(discriminator=DiscriminatorConfig(absorbing=True))
     expert_data = demos.to_jax(expert)
@@ -112,14 +112,14 @@ def test_absorbing_state_value_is_added_at_true_ends_only(expert):
     assert float(extra.std()) < 1e-4 and float(extra.mean()) > 0
     pairs = gail.policy_pairs(batch)
     abs_pairs = jax.tree.map(jnp.zeros_like, pairs).replace(absorbing=jnp.ones(pairs.obs.shape[0]))
-    from jgail.discriminator import logits
-    from jgail.rewards import relabel_rewards
+    from jgail.imitation.discriminator import logits
+    from jgail.imitation.rewards import relabel_rewards
     r_abs = relabel_rewards(logits(d_state, config.discriminator, abs_pairs, 2), config.reward, config.reward_clip)
     assert float(extra.mean()) == pytest.approx(float(gamma * r_abs[0] / (1 - gamma)), rel=1e-4)
 
 
 def test_airl_discriminator_runs_in_the_loop(expert):
-    from jgail.discriminator import DiscriminatorConfig, airl_reward_g
+    from jgail.imitation.discriminator import DiscriminatorConfig, airl_reward_g
 
     config = _config(discriminator=DiscriminatorConfig(kind="airl"), reward="airl")
     state, metrics = jax.jit(gail.train)(jax.random.key(9), config, demos.to_jax(expert))

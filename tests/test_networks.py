@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jgail.envs import ActionSpace
-from jgail.networks import NetworkConfig, PolicyNetworks, orthogonal
+from jgail.core.networks import NetworkConfig, PolicyNetworks, orthogonal
 
 
 @pytest.mark.parametrize("shape", [(4, 64), (64, 64), (64, 2)])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from jgail import envs, evaluation, rl, sweep
-from jgail.advantages import gae
-from jgail.experts import CLASSIC_PPO
+from jgail.core.advantages import gae
+from jgail.presets import CLASSIC_PPO
 
 
 def test_gae_bootstraps_on_truncation_but_not_on_termination():
@@ -64,7 +64,7 @@ def test_bad_config_fails_before_compiling():
     with pytest.raises(ValueError, match="not divisible by num_minibatches"):
         rl.init(jax.random.key(0), rl.RLConfig(env=env, num_envs=3, num_steps=5))
     with pytest.raises(ValueError, match="unknown activation"):
-        from jgail.networks import NetworkConfig
+        from jgail.core.networks import NetworkConfig
         rl.init(jax.random.key(0), rl.RLConfig(env=env, network=NetworkConfig((8,), "sigmoidal")))
 
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail.rewards import REWARD_NAMES, get_reward_fn, relabel_rewards
+from jgail.imitation.rewards import REWARD_NAMES, get_reward_fn, relabel_rewards
 
 LOGITS = jnp.array([-2.0, 0.0, 3.0])
 WIDE_LOGITS = jnp.linspace(-30.0, 30.0, 121)

@@ -10,10 +10,10 @@ from jax.flatten_util import ravel_pytree
 
 from jgail import generators, rl
 from jgail.envs import ActionSpace, make
-from jgail.networks import Actor, NetworkConfig
-from jgail.rollout import collect
-from jgail.trpo import (
-    PAPER_NETWORK,
+from jgail.core.networks import Actor, NetworkConfig
+from jgail.core.rollout import collect
+from jgail.presets import PAPER_NETWORK
+from jgail.generators.trpo import (
     TRPOConfig,
     conjugate_gradient,
     fisher_vector_product,
@@ -180,7 +180,7 @@ def test_config_validation_names_the_offending_setting():
 
 
 def test_trpo_is_a_generator_selectable_by_name():
-    assert generators.names()["trpo"] is TRPOConfig
+    assert generators.by_name("trpo").config_type is TRPOConfig
     assert isinstance(generators.config_for("trpo", max_kl=0.02), TRPOConfig)
 
 

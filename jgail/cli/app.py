@@ -14,24 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-class UsageError(Exception):
-    """A problem with the user's input: printed without a traceback, exit status 2."""
-
-
-def env_options(args) -> dict:
-    options = {}
-    if args.max_episode_steps is not None:
-        options["max_episode_steps"] = args.max_episode_steps
-    if getattr(args, "backend", None):
-        options["backend"] = args.backend
-    return options
-
-
-def _add_env_args(p, required=True):
-    p.add_argument("--env", required=required, help='environment id, e.g. "CartPole-v1" or "brax/hopper"')
-    p.add_argument("--max-episode-steps", type=int, default=None, help="episode cap (200 = classic CartPole-v0)")
-    p.add_argument("--backend", default=None, help="brax physics backend (default: spring)")
+from jgail import generators
+from jgail.cli import imitation, training
+from jgail.cli.args import UsageError, add_env_args
+from jgail.imitation.rewards import REWARD_NAMES
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("expert", help="train a PPO expert on the environment reward")
-    _add_env_args(p)
+    add_env_args(p)
     p.add_argument("--out", required=True, help="directory for the checkpoint and summary.json")
     p.add_argument("--total-timesteps", type=int, default=None, help="env steps per seed")
     p.add_argument("--seeds", type=int, default=4, help="seeds trained in one vmapped call; the best is kept")
@@ -54,11 +40,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="dataset file (.npz)")
     p.add_argument("--seed", type=int, default=0)
 
-    from jgail.rewards import REWARD_NAMES
-
     p = sub.add_parser("gail", help="imitate demonstrations with GAIL (the env reward is never used)")
     _add_imitation_args(p)
-    p.add_argument("--generator", choices=("ppo", "trpo"), default="ppo", help="policy optimiser")
+    p.add_argument("--generator", choices=generators.names(), default="ppo", help="policy optimiser")
     p.add_argument("--reward", choices=REWARD_NAMES, default=None,
                    help="reward form (default: neg_log_one_minus_d, with absorbing states)")
     p.add_argument("--total-timesteps", type=int, default=None, help="env steps per seed (default: tuned per env)")
@@ -81,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _add_imitation_args(p):
-    _add_env_args(p)
+    add_env_args(p)
     p.add_argument("--demos", required=True, help="dataset written by `jgail collect` (.npz)")
     p.add_argument("--out", required=True, help="directory for summary.json and metrics.npz")
     p.add_argument("--seeds", type=int, default=8, help="seeds trained in one vmapped call")
@@ -89,18 +73,14 @@ def _add_imitation_args(p):
     p.add_argument("--eval-episodes", type=int, default=100)
 
 
-def _runners() -> dict:
-    # Imported on use, so `jgail --help` does not start JAX.
-    from jgail import commands, imitation_commands
-
-    return {"expert": commands.expert, "collect": commands.collect,
-            "gail": imitation_commands.run_gail, "bc": imitation_commands.run_bc}
+RUNNERS = {"expert": training.expert, "collect": training.collect,
+           "gail": imitation.run_gail, "bc": imitation.run_bc}
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        return _runners()[args.command](args)
+        return RUNNERS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError) as err:
         print(f"jgail {args.command}: error: {err}", file=sys.stderr)
         return 2

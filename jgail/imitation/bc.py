@@ -11,10 +11,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jgail.demos import ExpertData
-from jgail.envs import Env
-from jgail.networks import NetworkConfig, PolicyNetworks
-from jgail.normalization import RunningStats
+from jgail.data.demos import ExpertData
+from jgail.core.env import Env
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
 
 LOSSES = ("nll", "mse")
 

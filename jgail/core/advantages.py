@@ -5,6 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jgail.core.networks import PolicyNetworks
+from jgail.core.rollout import Transitions
+
 
 def gae(reward, value, next_value, terminated, truncated, gamma, lam):
     """All inputs [T, N]. `next_value` = V(true next obs) for every step.
@@ -26,3 +29,10 @@ def gae(reward, value, next_value, terminated, truncated, gamma, lam):
         backward, jnp.zeros_like(delta[0]), (delta, not_done), reverse=True
     )
     return advantages, advantages + value
+
+
+def advantages_and_returns(nets: PolicyNetworks, params, obs_stats, batch: Transitions, gamma, lam):
+    """GAE advantages and returns [T, N] of `batch` under the current critic."""
+    value = nets.value(params, obs_stats, batch.obs)
+    next_value = nets.value(params, obs_stats, batch.next_obs)
+    return gae(batch.reward, value, next_value, batch.terminated, batch.truncated, gamma, lam)

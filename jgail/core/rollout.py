@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jgail.envs import Env, EnvState
+from jgail.core.env import Env, EnvState
 
 
 @struct.dataclass

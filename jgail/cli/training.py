@@ -8,10 +8,14 @@ import time
 import jax
 import numpy as np
 
-from jgail import checkpoint, envs
-from jgail.cli import UsageError, env_options
-from jgail.evaluation import evaluate
-from jgail.experts import expert_config
+from jgail import envs
+from jgail.cli.args import UsageError, env_options
+from jgail.data import demos
+from jgail.generators import rl
+from jgail.presets import expert_config
+from jgail.run import checkpoint
+from jgail.run.evaluation import evaluate
+
 
 def _make_env(args):
     return envs.make(args.env, **env_options(args))
@@ -24,8 +28,6 @@ def _check_out_dir(path):
 
 
 def expert(args) -> int:
-    from jgail import rl
-
     env = _make_env(args)
     if args.seeds < 1 or args.eval_episodes < 1:
         raise UsageError("--seeds and --eval-episodes must be >= 1")
@@ -77,8 +79,6 @@ def _numbers(config) -> dict:
 
 
 def collect(args) -> int:
-    from jgail import demos
-
     _positive_int("episodes", args.episodes)
     if args.keep_first is not None:
         _positive_int("keep-first", args.keep_first)

@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jgail.distributions import Categorical, DiagGaussian
-from jgail.envs import ActionSpace
+from jgail.core.distributions import Categorical, DiagGaussian
+from jgail.core.env import ActionSpace
 
 ACTIVATIONS = {
     "tanh": nn.tanh,

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jgail.networks import ACTIVATIONS, MLP
+from jgail.core.networks import ACTIVATIONS, MLP
 
 INPUT_MODES = ("state_action", "state", "state_next_state")
 KINDS = ("gail", "airl")

@@ -12,11 +12,11 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jgail.advantages import gae
-from jgail.generators import AgentState, register
-from jgail.networks import PolicyNetworks
-from jgail.normalization import RunningStats
-from jgail.rollout import Transitions
+from jgail.core.advantages import advantages_and_returns
+from jgail.core.networks import PolicyNetworks
+from jgail.core.normalization import RunningStats
+from jgail.core.rollout import Transitions
+from jgail.generators.base import AgentState, register
 
 
 class PPOConfig(struct.PyTreeNode):
@@ -73,12 +73,6 @@ def _loss(params, nets: PolicyNetworks, obs_stats, config: PPOConfig, mb):
     return loss, metrics
 
 
-def advantages_and_returns(nets: PolicyNetworks, params, obs_stats, batch: Transitions, gamma, lam):
-    value = nets.value(params, obs_stats, batch.obs)
-    next_value = nets.value(params, obs_stats, batch.next_obs)
-    return gae(batch.reward, value, next_value, batch.terminated, batch.truncated, gamma, lam)
-
-
 def update(
     key,
     agent: AgentState,
@@ -126,4 +120,4 @@ def update(
     return AgentState(params, opt_state), metrics
 
 
-register(PPOConfig, init_optimizer, update)
+register("ppo", PPOConfig, init_optimizer, update)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jgail.envs import Env
-from jgail.networks import PolicyNetworks
-from jgail.normalization import RunningStats
+from jgail.core.env import Env
+from jgail.core.networks import PolicyNetworks
+from jgail.core.normalization import RunningStats
 
 DEFAULT_EPISODES = 100
 

@@ -32,6 +32,3 @@ class RunningStats:
     def normalize(self, x: jax.Array) -> jax.Array:
         return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -CLIP, CLIP)
 
-
-def maybe_normalize(stats: RunningStats, obs: jax.Array, enabled: bool) -> jax.Array:
-    return stats.normalize(obs) if enabled else obs

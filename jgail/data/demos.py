@@ -39,8 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jgail.checkpoint import atomic_write
-from jgail.envs import Env
+from jgail.core.atomic_io import atomic_write
+from jgail.core.env import Env
 
 FORMAT_VERSION = 1
 PAIR_FIELDS = ("obs", "action", "next_obs", "terminated", "truncated", "episode_id")

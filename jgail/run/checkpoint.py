@@ -1,4 +1,4 @@
-"""Saving and loading trained agents; atomic file writes for the whole project.
+"""Saving and loading trained agents (policy params, observation statistics, spec).
 
     spec = make_spec(env, network, normalize_obs, training={"total_timesteps": 500_000})
     save_agent("runs/cartpole_expert", params, obs_stats, spec)
@@ -26,65 +26,23 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jgail.envs import Env, make
-from jgail.networks import NetworkConfig, PolicyNetworks
-from jgail.normalization import RunningStats
+from jgail.core.atomic_io import fsync_dir, write_json_atomic
+from jgail.core.env import Env
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
+from jgail.envs import make
 
 FORMAT = "jgail-agent"
 FORMAT_VERSION = 1
 SPEC_FILE = "spec.json"
 STATE_DIR = "state"
 REQUIRED_SPEC_KEYS = ("env_id", "env_options", "network", "normalize_obs")
-
-
-def _fsync_dir(directory: str):
-    try:  # makes the rename itself durable; not every platform can open a directory
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path, write: Callable[[Any], None], binary: bool = False):
-    """Call `write(file)` on a temp file beside `path`, fsync it, then `os.replace` it onto
-    `path`: the target is the old file or the complete new one, never a partial write."""
-    path = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-    _fsync_dir(directory)
-
-
-def write_json_atomic(path, obj):
-    """Write `obj` as indented JSON, atomically (see `atomic_write`)."""
-    text = json.dumps(obj, indent=2) + "\n"  # serialise first: a bad object never touches disk
-    atomic_write(path, lambda f: f.write(text))
 
 
 def make_spec(env: Env, network: NetworkConfig, normalize_obs: bool, training: dict | None = None):
@@ -146,7 +104,7 @@ def save_agent(directory, params, obs_stats: RunningStats, spec: dict, *, overwr
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_dir(parent)
+    fsync_dir(parent)
     return final
 
 

@@ -21,14 +21,11 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
-from jgail.generators import AgentState, register
-from jgail.networks import NetworkConfig, PolicyNetworks
-from jgail.normalization import RunningStats
-from jgail.ppo import advantages_and_returns
-from jgail.rollout import Transitions
-
-# The paper's policy network for TRPO runs: two hidden layers of 100 tanh units.
-PAPER_NETWORK = NetworkConfig((100, 100), "tanh")
+from jgail.core.advantages import advantages_and_returns
+from jgail.core.networks import PolicyNetworks
+from jgail.core.normalization import RunningStats
+from jgail.core.rollout import Transitions
+from jgail.generators.base import AgentState, register
 
 # CG stops improving (and its divisions are skipped) once |r|^2 falls below this.
 CG_RESIDUAL_TOL = 1e-10
@@ -263,4 +260,4 @@ def update(
     return AgentState(params, opt_state), {**metrics, "value_loss": value_loss}
 
 
-register(TRPOConfig, init_optimizer, update)
+register("trpo", TRPOConfig, init_optimizer, update)

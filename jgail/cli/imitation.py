@@ -9,10 +9,14 @@ import time
 import jax
 import numpy as np
 
-from jgail import checkpoint, demos, envs
-from jgail.cli import UsageError, env_options
-from jgail.distributions import random_policy
-from jgail.evaluation import evaluate, evaluate_fn
+from jgail import envs, presets
+from jgail.cli.args import UsageError, env_options
+from jgail.core.atomic_io import atomic_write, write_json_atomic
+from jgail.core.distributions import random_policy
+from jgail.core.networks import PolicyNetworks
+from jgail.data import demos
+from jgail.imitation import bc, gail
+from jgail.run.evaluation import evaluate, evaluate_fn
 
 
 def _load_inputs(args):
@@ -63,10 +67,10 @@ def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, m
         **extra,
     }
     os.makedirs(args.out, exist_ok=True)
-    checkpoint.write_json_atomic(os.path.join(args.out, "summary.json"), summary)
+    write_json_atomic(os.path.join(args.out, "summary.json"), summary)
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in metrics.items()})
-    checkpoint.atomic_write(os.path.join(args.out, "metrics.npz"), lambda f: f.write(buffer.getvalue()), binary=True)
+    atomic_write(os.path.join(args.out, "metrics.npz"), lambda f: f.write(buffer.getvalue()), binary=True)
     print(f"{method} on {env.name}: mean return {per_seed.mean():.1f} over {args.seeds} seeds "
           f"(per seed: {[round(float(x), 1) for x in per_seed]}); expert {expert_return:.1f}, random "
           f"{random_return:.1f}, normalised score {np.mean(normalised):.3f}; {wall:.1f} s; wrote {args.out}")
@@ -74,19 +78,8 @@ def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, m
 
 
 def gail_config_from_args(args, env):
-    """Tuned defaults (`experts.gail_config` for discrete actions), then the flags given."""
-    from jgail import bc, experts, trpo
-    from jgail.discriminator import DiscriminatorConfig
-    from jgail.gail import GAILConfig
-
-    if env.action_space.discrete:
-        config = experts.gail_config(env, args.generator)
-    else:
-        generator = experts.LOCOMOTION_PPO if args.generator == "ppo" else trpo.TRPOConfig()
-        network = experts.expert_config(env).network if args.generator == "ppo" else trpo.PAPER_NETWORK
-        config = GAILConfig(env=env, generator=generator, discriminator=DiscriminatorConfig(absorbing=True),
-                            num_envs=64, num_steps=64, total_timesteps=1_000_000, network=network,
-                            normalize_obs=True)
+    """The preset for the env (`presets.gail_config`), then the flags given."""
+    config = presets.gail_config(env, args.generator)
     given = lambda name: getattr(args, name) is not None  # noqa: E731
     loop = {field: getattr(args, name) for name, field in
             [("total_timesteps", "total_timesteps"), ("num_envs", "num_envs"), ("num_steps", "num_steps"),
@@ -103,8 +96,6 @@ def gail_config_from_args(args, env):
 
 
 def run_gail(args) -> int:
-    from jgail import gail
-
     env, data = _load_inputs(args)
     config = gail_config_from_args(args, env)
     expert = demos.to_jax(data)
@@ -127,11 +118,9 @@ def run_gail(args) -> int:
 
 
 def run_bc(args) -> int:
-    from jgail import bc, experts
-
     env, data = _load_inputs(args)
     config = bc.BCConfig(learning_rate=args.lr, num_updates=args.updates).validate()
-    network = experts.expert_config(env).network
+    network = presets.expert_config(env).network
     expert = demos.to_jax(data)
     start = time.time()
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
@@ -139,7 +128,7 @@ def run_bc(args) -> int:
     train = jax.vmap(lambda k: bc.train(k, config, env, network, expert, normalize))
     params, obs_stats, metrics = jax.block_until_ready(jax.jit(train)(keys))
     wall = time.time() - start
-    nets = bc.PolicyNetworks.create(env.action_space, network, normalize)
+    nets = PolicyNetworks.create(env.action_space, network, normalize)
     per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, nets, params, obs_stats,
                                        args.eval_episodes)
     _write_results(args, env, data, "bc", per_seed, greedy, wall, 0, metrics, {})

@@ -1,0 +1,1 @@
+"""Demonstrations (the dataset format, collection, validation) and scripted experts."""

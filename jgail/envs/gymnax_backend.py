@@ -1,0 +1,66 @@
+"""gymnax environments (classic control, MinAtar, bsuite, ...) on the `Env` interface."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnax
+import jax.numpy as jnp
+import numpy as np
+from gymnax.environments import spaces
+
+from jgail.core.env import ActionSpace, Env, with_episode_stats
+
+
+def names() -> list[str]:
+    return list(gymnax.registered_envs)
+
+
+def make(name: str, options: dict) -> Env:
+    max_steps = options.pop("max_episode_steps", None)
+    try:
+        env, params = gymnax.make(name)
+    except Exception as err:  # e.g. MNISTBandit-bsuite downloads its data
+        raise ValueError(f"{name} could not be created by gymnax: {err}") from None
+    unknown = [k for k in options if not hasattr(params, k)]
+    if unknown:
+        fields = sorted(f.name for f in dataclasses.fields(params))
+        raise ValueError(f"{name} has no option(s) {unknown}; its parameters are {fields}")
+    params = params.replace(**options)
+    if max_steps is not None:
+        params = params.replace(max_steps_in_episode=int(max_steps))
+    space = env.action_space(params)
+    if isinstance(space, spaces.Discrete):
+        action_space = ActionSpace(True, (), num_actions=int(space.n))
+    elif isinstance(space, spaces.Box):
+        shape = tuple(space.shape) or (1,)
+        low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
+        high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
+        action_space = ActionSpace(False, shape, low=tuple(map(float, low)), high=tuple(map(float, high)))
+    else:
+        raise ValueError(f"{name}: action space {space} is not supported (Discrete or Box only)")
+    # Observations are flattened to vectors (MinAtar's are images): jgail's networks are MLPs.
+    obs_shape = (int(np.prod(env.observation_space(params).shape)),)
+    scalar_box = not action_space.discrete and tuple(space.shape) == ()
+
+    def reset_inner(key):
+        obs, state = env.reset(key, params)
+        return obs.reshape(-1).astype(jnp.float32), state
+
+    def step_inner(key, state, action):
+        if scalar_box:
+            action = action[0]
+        obs, state, reward, terminated, truncated, info = env.step(key, state, action, params)
+        final_obs = info["final_observation"]
+        return (
+            obs.reshape(-1).astype(jnp.float32),
+            state,
+            reward,
+            terminated,
+            truncated,
+            final_obs.reshape(-1).astype(jnp.float32),
+        )
+
+    all_options = dict(options, **({"max_episode_steps": max_steps} if max_steps else {}))
+    cap = int(params.max_steps_in_episode)
+    return with_episode_stats(action_space, reset_inner, step_inner, obs_shape, name, all_options, cap)

@@ -1,0 +1,119 @@
+"""The on-policy loop every trainer shares: collect a batch with the current policy, let
+the trainer transform it (GAIL: update the discriminator and relabel the rewards), take one
+generator step, then move the observation statistics.
+
+RL on the env reward (`jgail.generators.rl`) passes no batch step; GAIL
+(`jgail.imitation.gail`) passes its discriminator update and relabelling. A state is any
+pytree with the fields of `OnPolicyState` (and possibly more) and a `config` that is an
+`OnPolicyConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+from flax import struct
+
+from jgail.core.env import Env
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
+from jgail.core.rollout import RolloutCarry, Transitions, collect, episode_stats, reset_envs
+from jgail.generators import base
+from jgail.generators.base import AgentState
+from jgail.generators.ppo import PPOConfig
+
+
+class OnPolicyConfig(struct.PyTreeNode):
+    """What every on-policy trainer needs: the env, the generator and the batch shape."""
+
+    env: Env = struct.field(pytree_node=False)
+    generator: Any = PPOConfig()  # any registered generator's config (numeric leaves vmappable)
+    num_envs: int = struct.field(pytree_node=False, default=16)
+    num_steps: int = struct.field(pytree_node=False, default=128)
+    total_timesteps: int = struct.field(pytree_node=False, default=500_000)
+    network: NetworkConfig = struct.field(pytree_node=False, default=NetworkConfig())
+    normalize_obs: bool = struct.field(pytree_node=False, default=False)
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, self.total_timesteps // self.batch_size)
+
+    @property
+    def nets(self) -> PolicyNetworks:
+        return PolicyNetworks.create(self.env.action_space, self.network, self.normalize_obs)
+
+    def validate_loop(self, counts=("num_envs", "num_steps", "total_timesteps")) -> None:
+        name = type(self).__name__
+        if not isinstance(self.env, Env):
+            raise ValueError(f"{name}.env must be made with jgail.envs.make(...)")
+        for field in counts:
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"{name}.{field} must be >= 1, got {getattr(self, field)}")
+        self.network.validate()
+        base.get(self.generator).config_type  # raises for a config no generator registered
+        self.generator.validate(self.batch_size)
+
+
+class OnPolicyState(struct.PyTreeNode):
+    config: Any  # an OnPolicyConfig
+    agent: AgentState
+    obs_stats: RunningStats
+    rollout: RolloutCarry
+    key: jax.Array
+    iteration: jax.Array  # []
+
+
+def init_agent(key, config: OnPolicyConfig, params=None) -> AgentState:
+    """Fresh policy/value params (or `params`, e.g. after a BC warm start) and optimiser state."""
+    params = config.nets.init(key, config.env.obs_dim) if params is None else params
+    return AgentState(params, base.get(config.generator).init_optimizer(config.generator, params))
+
+
+def init_rollout(key, config: OnPolicyConfig) -> RolloutCarry:
+    return reset_envs(key, config.env, config.num_envs)
+
+
+def rollout_policy(params, obs_stats, nets: PolicyNetworks):
+    """The current policy as `policy_fn(obs) -> distribution`, for rollouts."""
+    return lambda obs: nets.dist(params, obs_stats, obs)
+
+
+# batch_step(state, key, batch) -> (state, batch with the rewards to learn from, metrics)
+BatchStep = Callable[[Any, jax.Array, Transitions], tuple[Any, Transitions, dict]]
+
+
+def iteration(state, batch_step: BatchStep | None = None):
+    """One iteration. Returns (state, metrics, the batch the generator learned from)."""
+    config = state.config
+    nets = config.nets
+    if batch_step is None:
+        key, k_roll, k_gen = jax.random.split(state.key, 3)
+    else:  # the batch step gets a key of its own
+        key, k_roll, k_step, k_gen = jax.random.split(state.key, 4)
+    policy = rollout_policy(state.agent.params, state.obs_stats, nets)
+    batch, rollout = collect(k_roll, config.env, policy, state.rollout, config.num_steps)
+    learn_batch, step_metrics = batch, {}
+    if batch_step is not None:
+        state, learn_batch, step_metrics = batch_step(state, k_step, batch)
+    progress = state.iteration / config.num_iterations
+    agent, metrics = base.get(config.generator).update(
+        k_gen, state.agent, learn_batch, state.obs_stats, config.generator, nets, progress
+    )
+    # Statistics move after the update, so the update saw the stats the rollout used.
+    obs_stats = state.obs_stats.update(batch.obs) if config.normalize_obs else state.obs_stats
+    metrics = {**metrics, **step_metrics, **episode_stats(batch)}
+    metrics["env_steps"] = (state.iteration + 1) * config.batch_size
+    new_state = state.replace(
+        agent=agent, obs_stats=obs_stats, rollout=rollout, key=key, iteration=state.iteration + 1
+    )
+    return new_state, metrics, learn_batch
+
+
+def run(update: Callable, state, num_iterations: int):
+    """`num_iterations` (static) calls of `update(state) -> (state, metrics)` in one scan."""
+    return jax.lax.scan(lambda s, _: update(s), state, None, length=num_iterations)

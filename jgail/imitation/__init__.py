@@ -1,0 +1,1 @@
+"""Imitation: the discriminator, reward forms, GAIL's loop and behavioural cloning."""

@@ -1,0 +1,143 @@
+"""GAIL (Ho & Ermon 2016, Algorithm 1) as one pure training function.
+
+Each iteration (the shared on-policy loop, `jgail.generators.onpolicy`):
+  1. sample trajectories with the current policy (the env's reward is only recorded);
+  2. update the discriminator D on expert vs. policy pairs;          (`discriminator_step`)
+  3. relabel the batch's rewards with the UPDATED D;                  (`relabel`)
+  4. take a policy-optimiser step (PPO or TRPO: any registered generator).
+
+    state = init(key, config, expert)           # expert: jgail.demos.ExpertData
+    state, metrics = update(state, expert)      # one iteration
+    state, metrics = train(key, config, expert) # a whole run
+    jax.jit(jax.vmap(train, (0, None, None)))(keys, config, expert)  # many seeds, one expert copy
+
+Episode ends: a truncated step bootstraps from V(next_obs); a terminated one does not.
+With `DiscriminatorConfig(absorbing=True)` a terminated step leads to an absorbing state
+that D also scores (Kostrikov et al. 2019), worth r_abs / (1 - gamma) from then on.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jgail.core.normalization import RunningStats
+from jgail.core.rollout import Transitions
+from jgail.data.demos import ExpertData
+from jgail.generators import onpolicy
+from jgail.generators.onpolicy import OnPolicyConfig, OnPolicyState
+from jgail.imitation import bc
+from jgail.imitation import discriminator as disc
+from jgail.imitation.pairs import empty_pairs, expert_pairs, policy_pairs, replay_insert, with_absorbing
+from jgail.imitation.rewards import REWARD_NAMES, relabel_rewards
+
+__all__ = ["GAILConfig", "GAILState", "init", "iteration", "relabel", "run", "train", "update",
+           "expert_pairs", "policy_pairs"]
+
+
+class GAILConfig(OnPolicyConfig):
+    discriminator: disc.DiscriminatorConfig = disc.DiscriminatorConfig()
+    bc: bc.BCConfig = bc.BCConfig(num_updates=0)  # num_updates > 0: BC warm start
+    reward_clip: float = 10.0  # max |relabelled reward|
+    reward: str = struct.field(pytree_node=False, default="neg_log_one_minus_d")
+    replay_batches: int = struct.field(pytree_node=False, default=1)  # policy batches D sees
+
+    @property
+    def num_actions(self) -> int | None:
+        return self.env.action_space.num_actions
+
+    def validate(self) -> "GAILConfig":
+        if self.reward not in REWARD_NAMES:
+            raise ValueError(f"unknown reward {self.reward!r}; valid names: {', '.join(REWARD_NAMES)}")
+        if self.discriminator.kind == "airl" and self.reward not in ("airl", "logit"):
+            raise ValueError("an AIRL discriminator needs reward='airl' (its logit f - log pi)")
+        self.validate_loop(("num_envs", "num_steps", "total_timesteps", "replay_batches"))
+        self.discriminator.validate()
+        self.bc.validate()
+        return self
+
+
+class GAILState(OnPolicyState):
+    discriminator: disc.DiscriminatorState
+    replay: disc.DiscriminatorBatch  # [replay_batches * T * N] recent policy pairs for D
+    replay_mask: jax.Array  # [replay_batches * T * N] 1 where filled
+
+
+def _d_inputs(config: GAILConfig, pairs, mask=None):
+    return with_absorbing(pairs, mask) if config.discriminator.absorbing else (pairs, mask)
+
+
+def init(key, config: GAILConfig, expert: ExpertData) -> GAILState:
+    config.validate()
+    nets = config.nets
+    k_params, k_env, k_disc, k_bc, key = jax.random.split(key, 5)
+    params = nets.init(k_params, config.env.obs_dim)
+    obs_stats = bc.expert_obs_stats(expert) if config.normalize_obs else RunningStats.create(config.env.obs_dim)
+    if config.bc.num_updates:
+        params, _ = bc.fit(k_bc, config.bc, nets, params, obs_stats, expert)
+    expert_batch, expert_mask = _d_inputs(config, expert_pairs(expert))
+    size = config.replay_batches * config.batch_size
+    return GAILState(
+        config=config, agent=onpolicy.init_agent(k_params, config, params), obs_stats=obs_stats,
+        rollout=onpolicy.init_rollout(k_env, config), key=key, iteration=jnp.zeros((), jnp.int32),
+        discriminator=disc.init(k_disc, config.discriminator, expert_batch, config.num_actions,
+                                expert_mask=expert_mask),
+        replay=empty_pairs(config.env, size), replay_mask=jnp.zeros((size,)),
+    )
+
+
+def relabel(d_state, config: GAILConfig, batch: Transitions) -> jax.Array:
+    """Rewards [T, N] from D's logits on the batch's pairs (the learner never sees env reward)."""
+    pairs = jax.tree.map(lambda x: x.reshape(batch.reward.shape + x.shape[1:]), policy_pairs(batch))
+    if config.discriminator.absorbing:
+        pairs = pairs.replace(absorbing=jnp.zeros(batch.reward.shape))
+    logits = disc.logits(d_state, config.discriminator, pairs, config.num_actions)
+    rewards = relabel_rewards(logits, config.reward, config.reward_clip)
+    if config.discriminator.absorbing:  # the absorbing state pays r_abs forever after a true end
+        one_row = jax.tree.map(lambda x: jnp.zeros((1,) + x.shape[len(batch.reward.shape):], x.dtype), pairs)
+        abs_pair = one_row.replace(absorbing=jnp.ones((1,)))  # every absorbing row is the same
+        r_abs = relabel_rewards(disc.logits(d_state, config.discriminator, abs_pair, config.num_actions),
+                                config.reward, config.reward_clip)[0]
+        gamma = config.generator.gamma
+        rewards = rewards + batch.terminated * gamma * r_abs / (1.0 - gamma)
+    return rewards
+
+
+def discriminator_step(state: GAILState, key, batch: Transitions, expert: ExpertData):
+    """Steps 2-3: update D on expert vs. recent policy pairs, relabel `batch` with the new D."""
+    config = state.config
+    replay, replay_mask = replay_insert(state.replay, state.replay_mask, policy_pairs(batch), state.iteration)
+    log_pi = None
+    if config.discriminator.kind == "airl":  # AIRL's D needs log pi(a|s) of the expert's actions
+        log_pi = config.nets.dist(state.agent.params, state.obs_stats, expert.obs).log_prob(expert.action)
+    expert_batch, expert_mask = _d_inputs(config, expert_pairs(expert, log_pi))
+    policy_batch, policy_mask = _d_inputs(config, replay, replay_mask)
+    d_state, d_metrics = disc.update(key, state.discriminator, config.discriminator, expert_batch,
+                                     policy_batch, config.num_actions, expert_mask=expert_mask,
+                                     policy_mask=policy_mask)
+    rewards = relabel(d_state, config, batch)
+    metrics = {**{f"disc_{k}": v for k, v in d_metrics.items()}, "reward_mean": rewards.mean()}
+    state = state.replace(discriminator=d_state, replay=replay, replay_mask=replay_mask)
+    return state, batch.replace_rewards(rewards), metrics
+
+
+def iteration(state: GAILState, expert: ExpertData):
+    """One GAIL iteration. Returns (state, metrics, (batch, relabelled rewards))."""
+    state, metrics, batch = onpolicy.iteration(state, functools.partial(discriminator_step, expert=expert))
+    return state, metrics, (batch, batch.reward)
+
+
+def update(state: GAILState, expert: ExpertData):
+    state, metrics, _ = iteration(state, expert)
+    return state, metrics
+
+
+def run(state: GAILState, expert: ExpertData, num_iterations: int):
+    return onpolicy.run(lambda s: update(s, expert), state, num_iterations)
+
+
+def train(key, config: GAILConfig, expert: ExpertData):
+    return run(init(key, config, expert), expert, config.num_iterations)

@@ -1,0 +1,1 @@
+"""The host side: evaluation, agent checkpoints, hyperparameter sweeps."""
