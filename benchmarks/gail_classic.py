@@ -35,8 +35,7 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
 import jax
 import numpy as np
 
-from benchmarks.common import (RESULTS_DIR, compile_and_run, markdown_table, steps_to_threshold,
-                               write_results)
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, steps_to_threshold, write_results
 from jgail import bc, demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
@@ -166,7 +165,7 @@ def train_ppo_expert(env, total_timesteps, seed):
 
 # ---------------------------------------------------------------- CartPole
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cartpole_setup(seed: int):
     """The reference experiment's expert and datasets (cached within one process)."""
     env = envs.make("CartPole-v1", max_episode_steps=200)
@@ -387,14 +386,16 @@ def build_table(parts: dict) -> str:
                          f"normalised score {c['normalised_score_mean']:.3f} ({c['seeds_passing']}/{c['seeds']} "
                          f">= 0.9), with them {m['normalised_score_mean']:.3f} ({m['seeds_passing']}/{m['seeds']}).")
         if part in ("acrobot", "mountaincar"):
+            candidates = {k: round(v, 1) for k, v in result["expert_candidates_100_episode_return"].items()}
             notes.append(f"- {part}: random policy {result['random_return']:.1f}, expert candidates "
-                         f"(100 episodes, sampled) {json.dumps({k: round(v, 1) for k, v in result['expert_candidates_100_episode_return'].items()})}"
+                         f"(100 episodes, sampled) {json.dumps(candidates)}"
                          f" -> expert = {result['expert']} ({result['expert_return']:.1f}); score 0.9 = return "
                          f"{result['threshold_return (score 0.9)']:.1f}.")
         elif part == "cartpole":
             e = result["expert"]
             notes.append(f"- cartpole: PPO expert ({CARTPOLE_EXPERT_STEPS // 1000}k steps, "
-                         f"{e['train_s (incl. compile)']:.0f} s incl. compile) scores {e['eval_mean_100_episodes']:.1f} "
+                         f"{e['train_s (incl. compile)']:.0f} s incl. compile) scores "
+                         f"{e['eval_mean_100_episodes']:.1f} "
                          f"over 100 episodes; {e['episodes_kept_by_filter']} of 100 episodes pass the >= 195 "
                          f"filter; random policy {result['random_return']:.1f}.")
     columns = list(main_rows[0]) if main_rows else []

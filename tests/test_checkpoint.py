@@ -8,16 +8,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jgail.core.atomic_io import write_json_atomic
+from jgail.core.networks import NetworkConfig, PolicyNetworks
+from jgail.core.normalization import RunningStats
+from jgail.envs import make
 from jgail.run.checkpoint import (
     load_agent,
     make_spec,
     rebuild_nets,
     save_agent,
 )
-from jgail.core.atomic_io import write_json_atomic
-from jgail.envs import make
-from jgail.core.networks import NetworkConfig, PolicyNetworks
-from jgail.core.normalization import RunningStats
 
 NETWORK = NetworkConfig((16, 8), "relu")
 

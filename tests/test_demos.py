@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from jgail import demos as demos_lib
-from jgail.envs import make
-from jgail.run.evaluation import evaluate_fn
 from jgail.core.networks import NetworkConfig, PolicyNetworks
 from jgail.core.normalization import RunningStats
+from jgail.envs import make
+from jgail.run.evaluation import evaluate_fn
 
 CAP = 20
 NUM_EPISODES = 12

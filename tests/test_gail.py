@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail import bc, demos, envs, evaluation, presets, gail, sweep
+from jgail import bc, demos, envs, evaluation, gail, presets, sweep
 from jgail.core.distributions import Categorical
 from jgail.core.networks import NetworkConfig
 

@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail.envs import ActionSpace
 from jgail.core.networks import NetworkConfig, PolicyNetworks, orthogonal
+from jgail.envs import ActionSpace
 
 
 @pytest.mark.parametrize("shape", [(4, 64), (64, 64), (64, 2)])

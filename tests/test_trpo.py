@@ -9,10 +9,9 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from jgail import generators, rl
-from jgail.envs import ActionSpace, make
 from jgail.core.networks import Actor, NetworkConfig
 from jgail.core.rollout import collect
-from jgail.presets import PAPER_NETWORK
+from jgail.envs import ActionSpace, make
 from jgail.generators.trpo import (
     TRPOConfig,
     conjugate_gradient,
@@ -20,6 +19,7 @@ from jgail.generators.trpo import (
     line_search,
     update,
 )
+from jgail.presets import PAPER_NETWORK
 
 TINY_NETWORK = NetworkConfig((4,), "tanh")
 DISCRETE = ActionSpace(discrete=True, shape=(), num_actions=2)
@@ -104,7 +104,7 @@ def test_line_search_without_improvement_returns_the_old_parameters():
 MAX_KLS = (0.001, 0.01, 0.05)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rollout_batch(env_name):
     """A real batch from an untrained paper-sized policy: 4 envs x 64 steps."""
     config = rl.RLConfig(

@@ -27,7 +27,7 @@ class Categorical:
         log_p = jax.nn.log_softmax(self.logits)
         return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
 
-    def kl(self, other: "Categorical"):
+    def kl(self, other: Categorical):
         """KL(self || other)."""
         log_p = jax.nn.log_softmax(self.logits)
         log_q = jax.nn.log_softmax(other.logits)
@@ -53,7 +53,7 @@ class DiagGaussian:
     def entropy(self):
         return jnp.sum(self.log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
 
-    def kl(self, other: "DiagGaussian"):
+    def kl(self, other: DiagGaussian):
         """KL(self || other)."""
         var_ratio = jnp.exp(2 * (self.log_std - other.log_std))
         mean_term = ((self.mean - other.mean) * jnp.exp(-other.log_std)) ** 2

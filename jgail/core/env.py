@@ -13,7 +13,8 @@ discriminator must see. `terminated` (a true end: bootstrap with 0) and `truncat
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -5,7 +5,7 @@ of 128 ReLU units is `NetworkConfig((128,), "relu")`."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax

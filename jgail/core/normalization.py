@@ -16,10 +16,10 @@ class RunningStats:
     count: jax.Array  # []
 
     @classmethod
-    def create(cls, dim: int) -> "RunningStats":
+    def create(cls, dim: int) -> RunningStats:
         return cls(jnp.zeros((dim,)), jnp.ones((dim,)), jnp.asarray(1e-4))
 
-    def update(self, batch: jax.Array) -> "RunningStats":
+    def update(self, batch: jax.Array) -> RunningStats:
         """Merge a batch [..., dim] of observations (Chan et al. parallel variance)."""
         batch = batch.reshape(-1, self.mean.shape[0])
         b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]

@@ -27,7 +27,7 @@ class Transitions:
     def done(self):
         return jnp.logical_or(self.terminated, self.truncated)
 
-    def replace_rewards(self, reward: jax.Array) -> "Transitions":
+    def replace_rewards(self, reward: jax.Array) -> Transitions:
         return self.replace(reward=reward)
 
 

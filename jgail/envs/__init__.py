@@ -54,7 +54,7 @@ def make(name: str, **options) -> Env:
     return _cached_build(name, frozen)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_build(name: str, frozen_options: tuple) -> Env:
     return _build(name, frozen_options)
 

@@ -23,7 +23,7 @@ DEFAULT_EPISODE_STEPS = 1000
 
 def _brax_envs():
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        from brax import envs as brax_envs  # noqa: PLC0415 (slow, noisy optional import)
+        from brax import envs as brax_envs  # on first use: slow and noisy
     return brax_envs
 
 

@@ -12,7 +12,8 @@ this one registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from flax import struct
 

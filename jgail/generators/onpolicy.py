@@ -10,7 +10,8 @@ pytree with the fields of `OnPolicyState` (and possibly more) and a `config` tha
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 from flax import struct
@@ -55,7 +56,7 @@ class OnPolicyConfig(struct.PyTreeNode):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{name}.{field} must be >= 1, got {getattr(self, field)}")
         self.network.validate()
-        base.get(self.generator).config_type  # raises for a config no generator registered
+        base.get(self.generator)  # raises for a config no generator registered
         self.generator.validate(self.batch_size)
 
 

@@ -22,7 +22,7 @@ __all__ = ["RLConfig", "RLState", "init", "rollout_policy", "run", "train", "upd
 
 
 class RLConfig(OnPolicyConfig):
-    def validate(self) -> "RLConfig":
+    def validate(self) -> RLConfig:
         self.validate_loop()
         return self
 

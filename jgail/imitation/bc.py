@@ -11,10 +11,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jgail.data.demos import ExpertData
 from jgail.core.env import Env
 from jgail.core.networks import NetworkConfig, PolicyNetworks
 from jgail.core.normalization import RunningStats
+from jgail.data.demos import ExpertData
 
 LOSSES = ("nll", "mse")
 

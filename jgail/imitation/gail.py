@@ -49,7 +49,7 @@ class GAILConfig(OnPolicyConfig):
     def num_actions(self) -> int | None:
         return self.env.action_space.num_actions
 
-    def validate(self) -> "GAILConfig":
+    def validate(self) -> GAILConfig:
         if self.reward not in REWARD_NAMES:
             raise ValueError(f"unknown reward {self.reward!r}; valid names: {', '.join(REWARD_NAMES)}")
         if self.discriminator.kind == "airl" and self.reward not in ("airl", "logit"):

@@ -32,7 +32,7 @@ All forms are computed with ``jax.nn.softplus`` so logits of +-100 give finite r
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
