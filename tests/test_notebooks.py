@@ -18,7 +18,7 @@ def test_notebook_code_parses_and_uses_existing_jgail_names():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "jgail":
                 for alias in node.names:
-                    modules[alias.asname or alias.name] = importlib.import_module(f"jgail.{alias.name}")
+                    modules[alias.asname or alias.name] = getattr(importlib.import_module("jgail"), alias.name)
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
                 assert hasattr(modules[node.value.id], node.attr), f"{path.name}: jgail.{node.value.id}.{node.attr}"
