@@ -1,58 +1,73 @@
-"""`jgail expert` and `jgail collect`, on the host: validate, call the jitted core, write files."""
+"""`jgail expert`, `jgail collect` and `jgail eval`, on the host: validate, drive the jitted
+core, write files."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 import jax
 import numpy as np
 
 from jgail import envs
-from jgail.cli.args import UsageError, env_options
+from jgail.cli import runs
+from jgail.cli.args import UsageError, check_run_args, env_options, require
+from jgail.core.atomic_io import write_json_atomic
 from jgail.data import demos
 from jgail.generators import rl
 from jgail.presets import expert_config
-from jgail.run import checkpoint
+from jgail.run import checkpoint, driver
 from jgail.run.evaluation import evaluate
 
-
-def _make_env(args):
-    return envs.make(args.env, **env_options(args))
+AGENT_DIR = "agent"  # inside an expert's run directory: the best seed's policy (jgail.run.checkpoint)
 
 
-def _check_out_dir(path):
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"--out {path} exists and is not a directory")
-    os.makedirs(path, exist_ok=True)
+def agent_dir(path: str) -> str:
+    """An agent checkpoint directory, given it or the expert run directory holding one."""
+    inner = os.path.join(path, AGENT_DIR)
+    return inner if os.path.isfile(os.path.join(inner, checkpoint.SPEC_FILE)) else path
 
 
 def expert(args) -> int:
-    env = _make_env(args)
+    require(args, "env", "out")
+    check_run_args(args)
     if args.seeds < 1 or args.eval_episodes < 1:
         raise UsageError("--seeds and --eval-episodes must be >= 1")
+    env = envs.make(args.env, **env_options(args))
     config = expert_config(env, args.total_timesteps).validate()
-    _check_out_dir(args.out)
+    created = runs.prepare_run_dir(args)
+    if args.resume:
+        runs.check_same_config(args, config)
+    runs.write_config(args, config)
     print(f"training a PPO expert on {env.name} ({config.num_iterations} iterations x "
           f"{config.batch_size} steps, {args.seeds} seeds in one call)...", flush=True)
-
-    def train_and_evaluate(key):
-        state, metrics = rl.train(key, config)
-        score = evaluate(jax.random.fold_in(key, 1), env, config.nets, state.agent.params,
-                         state.obs_stats, args.eval_episodes)
-        return state, metrics, score
-
-    start = time.time()
+    started = time.time()
+    job = driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
+                     num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
+                     evaluate=lambda key, s: evaluate(key, env, config.nets, s.agent.params, s.obs_stats,
+                                                      args.eval_episodes)["mean_return"])
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    states, metrics, scores = jax.block_until_ready(jax.jit(jax.vmap(train_and_evaluate))(keys))
-    wall = time.time() - start
+    try:
+        result = runs.drive(job, keys, args)
+    except SystemExit:
+        if created and driver.read_log(args.out) == []:  # stopped before any training: leave nothing
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
+
+    def score(key, state):
+        return evaluate(jax.random.fold_in(key, 1), env, config.nets, state.agent.params, state.obs_stats,
+                        args.eval_episodes)
+
+    scores = jax.jit(jax.vmap(score))(keys, result.state)
     means = np.asarray(scores["mean_return"])
     best = int(np.argmax(means))
-    state = jax.tree.map(lambda x: x[best], states)
+    state = jax.tree.map(lambda x: x[best], result.state)
     training = {"algorithm": "ppo", "num_envs": config.num_envs, "num_steps": config.num_steps,
                 "total_timesteps": config.total_timesteps, **_numbers(config.generator)}
     spec = checkpoint.make_spec(env, config.network, config.normalize_obs, training)
-    checkpoint.save_agent(args.out, state.agent.params, state.obs_stats, spec, overwrite=True)
+    checkpoint.save_agent(os.path.join(args.out, AGENT_DIR), state.agent.params, state.obs_stats, spec,
+                          overwrite=True)
     summary = {
         "env": env.spec(),
         "algorithm": "ppo",
@@ -63,13 +78,15 @@ def expert(args) -> int:
         "best_seed_index": best,
         "env_steps": int(config.num_iterations * config.batch_size),
         "env_steps_all_seeds": int(config.num_iterations * config.batch_size * args.seeds),
-        "wall_time_s": wall,
+        "wall_time_s": result.train_s,
+        "compile_time_s": result.compile_s,
         "config": training,
     }
-    checkpoint.write_json_atomic(os.path.join(args.out, "summary.json"), summary)
+    write_json_atomic(os.path.join(args.out, runs.SUMMARY_FILE), summary)
+    runs.write_run_info(args, result, started)
     print(f"expert evaluation: mean return {means[best]:.1f} over {args.eval_episodes} episodes "
           f"(seeds: {[round(float(x), 1) for x in means]}); {summary['env_steps']} env steps per seed; "
-          f"{wall:.1f} s; saved to {args.out}")
+          f"{result.train_s:.1f} s (+{result.compile_s:.1f} s compile); saved to {args.out}")
     return 0
 
 
@@ -84,17 +101,17 @@ def collect(args) -> int:
         _positive_int("keep-first", args.keep_first)
     if not os.path.isdir(args.expert):
         raise UsageError(f"--expert {args.expert} is not a directory written by `jgail expert`")
-    params, obs_stats, spec = checkpoint.load_agent(args.expert)
+    params, obs_stats, spec = checkpoint.load_agent(agent_dir(args.expert))
     env, nets = checkpoint.rebuild_nets(spec)
-    policy = lambda obs: nets.dist(params, obs_stats, obs)  # noqa: E731
+    policy = lambda obs: nets.dist(params, obs_stats, obs)
     expert_info = {"kind": "ppo", "path": os.path.abspath(args.expert)}
     data = demos.collect(jax.random.key(args.seed), env, policy, args.episodes, expert=expert_info)
     total = data.num_episodes
     data = demos.filter_episodes(data, min_return=args.min_return, first_k=args.keep_first)
-    demos.save(data, args.out)
+    path = demos.save(data, args.out)
     returns = np.asarray(data.episode_returns)
     print(f"kept {data.num_episodes} of {total} episodes ({data.num_pairs} state-action pairs), "
-          f"return mean {returns.mean():.1f} min {returns.min():.1f}; wrote {args.out}")
+          f"return mean {returns.mean():.1f} min {returns.min():.1f}; wrote {path}")
     return 0
 
 

@@ -1,0 +1,173 @@
+"""Run directories on the host: checked before anything compiles, described fully enough to
+re-run (`config.json`, accepted by `--config`) and to resume (`--resume RUN_DIR`).
+
+A run directory holds:
+    config.json     the command, every argument (defaults filled in) and the resolved config
+    run.json        versions, jax backend and devices, git commit, demonstrations' path and
+                    sha256, wall times (compile, training, total)
+    metrics.jsonl   one record per iteration and seed (metrics.csv: the same as CSV)
+    checkpoints/    the whole training state, every few chunks (orbax, the last few kept)
+    summary.json    the final evaluation
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+
+import jax
+import numpy as np
+
+from jgail.cli.args import UsageError
+from jgail.core.atomic_io import write_json_atomic
+from jgail.core.env import Env
+from jgail.run import driver
+
+CONFIG_FILE = "config.json"
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "command")  # how to run, not what
+
+
+def describe(obj):
+    """A JSON-able description of a config tree (flax structs, dataclasses, envs, arrays)."""
+    if isinstance(obj, Env):
+        return {"env_id": obj.name, "env_options": dict(obj.options)}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: describe(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {"type": type(obj).__name__, **fields}
+    if isinstance(obj, (list, tuple)):
+        return [describe(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): describe(v) for k, v in obj.items()}
+    if isinstance(obj, (jax.Array, np.ndarray, np.generic)):
+        return np.asarray(obj).tolist()
+    return obj
+
+
+def check_writable_dir(path: str, flag: str = "--out") -> None:
+    """Create `path` if needed and prove it writable with a probe file, before any compile."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{flag} {path} exists and is not a directory; choose a directory path")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, f".jgail-write-probe-{os.getpid()}")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise UsageError(f"{flag} {path} is not writable ({err.strerror or err}); choose another directory") from None
+
+
+def prepare_run_dir(args, marker: str = CONFIG_FILE) -> bool:
+    """Check `args.out` before training. Returns True when the directory was created here
+    (so an interrupted first chunk can remove it). Refuses an earlier run's directory unless
+    `--overwrite` (or `--resume`)."""
+    created = not os.path.exists(args.out)
+    if getattr(args, "resume", None):
+        if not os.path.isfile(os.path.join(args.out, CONFIG_FILE)):
+            raise UsageError(f"--resume {args.out} is not a jgail run directory (no {CONFIG_FILE})")
+    elif os.path.isdir(args.out) and os.listdir(args.out) and not args.overwrite:
+        kind = "an earlier run" if os.path.exists(os.path.join(args.out, marker)) else "other files"
+        raise UsageError(f"--out {args.out} already holds {kind}; pass --overwrite to replace it, "
+                         f"--resume {args.out} to continue it, or choose another directory")
+    check_writable_dir(args.out)
+    return created
+
+
+def saved_args(args) -> dict:
+    return {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+
+
+def write_config(args, config) -> None:
+    write_json_atomic(os.path.join(args.out, CONFIG_FILE), {
+        "command": args.command, "args": saved_args(args), "config": describe(config),
+        "jgail_version": _version("jgail"),
+    })
+
+
+def load_config(path: str) -> dict:
+    """A `config.json` (or the run directory holding one)."""
+    path = os.path.join(path, CONFIG_FILE) if os.path.isdir(path) else path
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"cannot read the run configuration {path}: {err}") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("args"), dict) or "command" not in saved:
+        raise UsageError(f"{path} is not a jgail config.json (it needs 'command' and 'args')")
+    return saved
+
+
+def check_same_config(args, config) -> None:
+    """On --resume: the rebuilt configuration must be the one the run started with."""
+    saved = load_config(args.out)["config"]
+    now = json.loads(json.dumps(describe(config)))
+    if saved != now:
+        diffs = [k for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+        raise UsageError(f"--resume {args.out}: the configuration differs from the run's ({', '.join(diffs)}); "
+                         f"resume without changing options, or start a new run")
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def write_run_info(args, result: driver.Result | None, started: float, demos_path: str | None = None,
+                   extra: dict | None = None) -> None:
+    info = {
+        "command": " ".join(["jgail", *sys.argv[1:]]) if sys.argv and "jgail" in sys.argv[0] else args.command,
+        "versions": {name: _version(name) for name in
+                     ("jgail", "jax", "jaxlib", "flax", "optax", "gymnax", "brax", "orbax-checkpoint", "numpy")},
+        "python": platform.python_version(),
+        "jax_backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "git_commit": _git_commit(),
+        "wall_time_s": {"total": time.time() - started},
+    }
+    if result is not None:
+        info["wall_time_s"] |= {"compile": result.compile_s, "train": result.train_s}
+        info["resumed_from_iteration"] = result.resumed_from
+    if demos_path is not None:
+        info["demos"] = {"path": os.path.abspath(demos_path), "sha256": file_sha256(demos_path)}
+    write_json_atomic(os.path.join(args.out, RUN_FILE), info | (extra or {}))
+
+
+def drive(job: driver.Job, keys, args) -> driver.Result:
+    """The driver with the run flags; on a signal, prints how to resume and exits non-zero."""
+    try:
+        return driver.drive(job, keys, args.out, chunk_iterations=args.chunk, checkpoint_every=args.checkpoint_every,
+                            keep=args.keep, eval_every=args.eval_every, tensorboard=args.tensorboard,
+                            resume=bool(args.resume), progress=args.progress,
+                            eval_key=jax.random.key(args.seed + 3))
+    except driver.Interrupted as stop:
+        print(f"jgail {args.command}: stopped at iteration {stop.iteration} of {job.num_iterations}; the whole "
+              f"state is checkpointed. Resume with:\n    jgail {args.command} --resume {args.out}", file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None

@@ -1,0 +1,334 @@
+"""The run driver: the host loop around one compiled chunk of training iterations.
+
+    job = Job(init=..., update=..., data=expert, num_iterations=N, steps_per_iteration=B)
+    result = drive(job, keys, "runs/gail", chunk_iterations=10)
+
+Training advances in chunks of K iterations, all seeds at once, through ONE compiled
+function (compiled ahead of time; a final shorter chunk skips its surplus iterations with a
+`lax.cond` on an unbatched count, so it reuses the same program). Between chunks, on the
+host: a progress bar, the metrics log (`metrics.jsonl`, one record per iteration and seed),
+optional TensorBoard scalars and evaluation, and a full-state checkpoint every
+`checkpoint_every` chunks and at the end (orbax CheckpointManager, the last `keep` kept).
+
+Resume: the latest complete checkpoint is restored and the log cut back to its iteration,
+so an interrupted-and-resumed run ends bit-identical to an uninterrupted one. orbax writes
+each checkpoint under a temporary name and renames it when complete, so a crash while
+checkpointing leaves the previous one as the latest.
+
+SIGINT/SIGTERM: the running chunk finishes (XLA cannot be interrupted), a checkpoint is
+written and `Interrupted` is raised; a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jgail.core.atomic_io import atomic_write
+
+CHECKPOINT_DIR = "checkpoints"
+METRICS_LOG = "metrics.jsonl"
+METRICS_CSV = "metrics.csv"
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after writing a checkpoint; `signum` says which."""
+
+    def __init__(self, signum: int, iteration: int):
+        super().__init__(f"interrupted by signal {signum} at iteration {iteration}")
+        self.signum, self.iteration = signum, iteration
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One training run for a batch of seeds: the pure pieces the driver composes."""
+
+    init: Callable[[jax.Array, Any], Any]  # (key, data) -> state of one seed
+    update: Callable[[Any, Any], tuple[Any, dict]]  # (state, data) -> (state, metrics), one iteration
+    num_iterations: int
+    steps_per_iteration: int  # env steps per seed per iteration
+    data: Any = None  # shared by every seed (the demonstrations), never copied per seed
+    evaluate: Callable[[jax.Array, Any], jax.Array] | None = None  # (key, state) -> mean return
+
+
+@dataclasses.dataclass
+class Result:
+    state: Any  # the batched final state [S, ...]
+    metrics: dict  # name -> np.ndarray [S, iterations]
+    compile_s: float
+    train_s: float  # wall time in compiled chunks and host work, this process only
+    resumed_from: int | None  # iteration of the checkpoint resumed from
+
+
+def chunk_fn(update: Callable, chunk_iterations: int):
+    """One seed's chunk: `chunk_iterations` steps of `update`, the ones past `num_active` skipped."""
+
+    def chunk(state, data, num_active):
+        def step(state, i):
+            def skip(s):
+                _, metrics = jax.eval_shape(update, s, data)
+                return s, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metrics)
+
+            return jax.lax.cond(i < num_active, lambda s: update(s, data), skip, state)
+
+        return jax.lax.scan(step, state, jnp.arange(chunk_iterations))
+
+    return chunk
+
+
+# ---- checkpoints: the whole state, PRNG keys stored as their raw data --------------------------
+
+def _to_saveable(tree):
+    def leaf(x):
+        x = jnp.asarray(x)
+        return jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+
+    return jax.tree.map(leaf, tree)
+
+
+def _from_saved(saved, template):
+    def leaf(x, t):
+        if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(jnp.asarray(x), impl=getattr(t.dtype, "_impl", None))
+        return jnp.asarray(x, t.dtype)
+
+    return jax.tree.map(leaf, saved, template)
+
+
+def checkpoint_manager(run_dir: str, keep: int = 3):
+    import orbax.checkpoint as ocp  # slow to import; only the driver needs it
+
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
+    return ocp.CheckpointManager(os.path.abspath(os.path.join(run_dir, CHECKPOINT_DIR)), options=options)
+
+
+def save_state(manager, iteration: int, state) -> None:
+    import orbax.checkpoint as ocp
+
+    manager.save(iteration, args=ocp.args.StandardSave(_to_saveable(state)))
+    manager.wait_until_finished()
+
+
+def restore_state(manager, template, step: int | None = None):
+    """The latest (or `step`'s) checkpoint, shaped and typed like `template` (e.g. an eval_shape)."""
+    import orbax.checkpoint as ocp
+
+    step = manager.latest_step() if step is None else step
+    if step is None:
+        raise FileNotFoundError(f"no complete checkpoint in {manager.directory}")
+    target = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(_to_saveable, template))
+    restored = manager.restore(step, args=ocp.args.StandardRestore(target))
+    return step, _from_saved(restored, template)
+
+
+# ---- the metrics log -------------------------------------------------------------------------
+
+def _records(metrics: dict, first_iteration: int, num_active: int) -> list[dict]:
+    """One JSON record per (iteration, seed); NaN (no episode ended) becomes null."""
+    names = sorted(metrics)
+    seeds = next(iter(metrics.values())).shape[0]
+    records = []
+    for t in range(num_active):
+        for s in range(seeds):
+            record = {"iteration": first_iteration + t + 1, "seed": s}
+            for name in names:
+                value = float(metrics[name][s, t])
+                record[name] = value if math.isfinite(value) else None
+            records.append(record)
+    return records
+
+
+def read_log(run_dir: str, up_to_iteration: int | None = None) -> list[dict]:
+    path = os.path.join(run_dir, METRICS_LOG)
+    if not os.path.exists(path):
+        return []
+    records = []
+    with open(path) as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line cut short by a kill; everything after it is redone
+                break
+            if up_to_iteration is None or record["iteration"] <= up_to_iteration:
+                records.append(record)
+    return records
+
+
+def _rewrite_log(run_dir: str, records: list[dict]) -> None:
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    atomic_write(os.path.join(run_dir, METRICS_LOG), lambda f: f.write(text))
+
+
+def write_csv(run_dir: str) -> str:
+    """The metrics log as CSV (same records, a header of every field), written atomically."""
+    records = read_log(run_dir)
+    fields = sorted({k for r in records for k in r} - {"iteration", "seed"})
+    header = ["iteration", "seed", *fields]
+    lines = [",".join(header)] + [",".join("" if r.get(k) is None else repr(r[k]) for k in header) for r in records]
+    path = os.path.join(run_dir, METRICS_CSV)
+    atomic_write(path, lambda f: f.write("\n".join(lines) + "\n"))
+    return path
+
+
+def metrics_array(records: list[dict], seeds: int) -> dict:
+    """Records back into {name: [seeds, iterations]} arrays (null -> NaN)."""
+    iterations = max((r["iteration"] for r in records), default=0)
+    names = sorted({k for r in records for k in r} - {"iteration", "seed"})
+    out = {n: np.full((seeds, iterations), np.nan) for n in names}
+    for r in records:
+        for n in names:
+            value = r.get(n)
+            out[n][r["seed"], r["iteration"] - 1] = np.nan if value is None else value
+    return out
+
+
+# ---- signals ---------------------------------------------------------------------------------
+
+class _StopOnSignal:
+    """First SIGINT/SIGTERM: ask the loop to stop after this chunk. Second: exit at once."""
+
+    def __init__(self):
+        self.signum = None
+
+    def _handler(self, signum, frame):
+        if self.signum is not None:
+            print(f"\nsecond signal ({signal.Signals(signum).name}): exiting now, without a checkpoint",
+                  file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name}: finishing this chunk, then writing a checkpoint "
+              "(send it again to exit at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+# ---- the loop --------------------------------------------------------------------------------
+
+def drive(job: Job, keys: jax.Array, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
+          keep: int = 3, eval_every: int = 0, eval_key: jax.Array | None = None, tensorboard: bool = False,
+          resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None) -> Result:
+    """Train `len(keys)` seeds of `job` in chunks; see the module docstring.
+
+    `eval_every` (chunks, 0 = never) adds `eval_return` to the log. `describe(postfix)` may
+    add to the progress bar. Raises `Interrupted` after checkpointing on SIGINT/SIGTERM.
+    """
+    if chunk_iterations < 1 or checkpoint_every < 1 or keep < 1 or eval_every < 0:
+        raise ValueError("chunk_iterations, checkpoint_every and keep must be >= 1, eval_every >= 0")
+    os.makedirs(run_dir, exist_ok=True)
+    seeds = int(keys.shape[0])
+    chunk_iterations = min(chunk_iterations, job.num_iterations)
+    init = jax.jit(jax.vmap(job.init, in_axes=(0, None)))
+    template = jax.eval_shape(init, keys, job.data)
+    manager = checkpoint_manager(run_dir, keep)
+    resumed_from = None
+    if resume:
+        resumed_from, state = restore_state(manager, template)
+        _rewrite_log(run_dir, read_log(run_dir, resumed_from))
+    else:
+        state = init(keys, job.data)
+        _rewrite_log(run_dir, [])
+    start_iteration = int(np.asarray(jax.device_get(state.iteration)).reshape(-1)[0])
+
+    compile_start = time.time()
+    chunk = jax.jit(jax.vmap(chunk_fn(job.update, chunk_iterations), in_axes=(0, None, None)))
+    compiled = chunk.lower(state, job.data, jnp.int32(chunk_iterations)).compile()
+    evaluate = None
+    if eval_every and job.evaluate is not None:
+        evaluate = jax.jit(jax.vmap(job.evaluate)).lower(keys, state).compile()
+    compile_s = time.time() - compile_start
+
+    writer = _tensorboard(run_dir) if tensorboard else None
+    bar = _progress_bar(job.num_iterations, start_iteration, progress)
+    iteration, chunks_done, train_start = start_iteration, 0, time.time()
+    eval_key = jax.random.key(0) if eval_key is None else eval_key
+    with _StopOnSignal() as stop, open(os.path.join(run_dir, METRICS_LOG), "a") as log:
+        while iteration < job.num_iterations:
+            active = min(chunk_iterations, job.num_iterations - iteration)
+            state, metrics = compiled(state, job.data, jnp.int32(active))
+            metrics = {k: np.asarray(v)[:, :active] for k, v in jax.device_get(metrics).items()}
+            if evaluate is not None and (chunks_done + 1) % eval_every == 0:
+                returns = np.asarray(evaluate(jax.random.split(jax.random.fold_in(eval_key, iteration), seeds), state))
+                metrics["eval_return"] = np.full((seeds, active), np.nan)
+                metrics["eval_return"][:, -1] = returns
+            records = _records(metrics, iteration, active)
+            log.write("".join(json.dumps(r) + "\n" for r in records))
+            log.flush()
+            os.fsync(log.fileno())
+            if writer is not None:
+                _write_scalars(writer, metrics, iteration, job.steps_per_iteration)
+            iteration += active
+            chunks_done += 1
+            _advance(bar, active, metrics, iteration, job, seeds, train_start, start_iteration, describe)
+            done = iteration >= job.num_iterations
+            if done or chunks_done % checkpoint_every == 0 or stop.signum is not None:
+                save_state(manager, iteration, state)
+            if stop.signum is not None and not done:
+                bar and bar.close()
+                raise Interrupted(stop.signum, iteration)
+    bar and bar.close()
+    if writer is not None:
+        writer.close()
+    write_csv(run_dir)
+    all_metrics = metrics_array(read_log(run_dir), seeds)
+    return Result(state, all_metrics, compile_s, time.time() - train_start, resumed_from)
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="it", dynamic_ncols=True, file=sys.stderr)
+
+
+def _advance(bar, active, metrics, iteration, job, seeds, train_start, start_iteration, describe):
+    if bar is None:
+        return
+    elapsed = max(time.time() - train_start, 1e-9)
+    steps_per_s = (iteration - start_iteration) * job.steps_per_iteration * seeds / elapsed
+    returns = metrics.get("episode_return")
+    postfix = {"env_steps": f"{iteration * job.steps_per_iteration:,}", "steps/s": f"{steps_per_s:,.0f}"}
+    if returns is not None and np.isfinite(returns).any():
+        postfix["return"] = f"{np.nanmean(returns):.1f}"
+    if "eval_return" in metrics:
+        postfix["eval"] = f"{np.nanmean(metrics['eval_return']):.1f}"
+    if describe is not None:
+        describe(postfix)
+    bar.set_postfix(postfix, refresh=False)
+    bar.update(active)
+
+
+def _tensorboard(run_dir: str):
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ValueError("--tensorboard needs tensorboardX: pip install 'jgail[tensorboard]'") from None
+    return SummaryWriter(os.path.join(run_dir, "tensorboard"))
+
+
+def _write_scalars(writer, metrics: dict, first_iteration: int, steps_per_iteration: int) -> None:
+    """Means across seeds, against env steps per seed."""
+    for name, values in metrics.items():
+        for t in range(values.shape[1]):
+            column = values[:, t]
+            if np.isfinite(column).any():
+                step = (first_iteration + t + 1) * steps_per_iteration
+                writer.add_scalar(name, float(np.nanmean(column)), global_step=step)
+    writer.flush()

@@ -1,0 +1,144 @@
+"""Long runs: chunked training equals one call, SIGTERM + --resume ends bit-identical to an
+uninterrupted run, a crash while checkpointing leaves the previous checkpoint in charge, and
+the run directory describes the run (config.json re-runs it, plots and eval read it)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jgail import cli, demos, envs, presets, rl, scripted
+from jgail.run import driver
+
+ENV_ARGS = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
+# 40 iterations of 8 x 128 steps in chunks of 2, a checkpoint after every chunk: long enough
+# (seconds) for a signal to land mid-run on 2 cores.
+RUN_ARGS = ["--seeds", "2", "--total-timesteps", str(40 * 1024), "--chunk", "2", "--checkpoint-every", "1",
+            "--eval-episodes", "3", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    env = envs.make("CartPole-v1", max_episode_steps=50)
+    path = demos.save(demos.collect(jax.random.key(0), env, scripted.cartpole, 2, greedy=True), root / "demos.npz")
+    return root, path
+
+
+def _cli_env(root):
+    # One compile cache for the three processes below: only the first compiles.
+    return {**os.environ, "JGAIL_COMPILE_CACHE": str(root / "cache"), "PYTHONUNBUFFERED": "1"}
+
+
+def _jgail(*argv):
+    return [sys.executable, "-c", "import sys; from jgail.cli import main; sys.exit(main(sys.argv[1:]))", *argv]
+
+
+def _final_state(run_dir):
+    manager = driver.checkpoint_manager(str(run_dir))
+    step = manager.latest_step()
+    import orbax.checkpoint as ocp
+
+    return step, manager.restore(step, args=ocp.args.StandardRestore())
+
+
+def test_sigterm_then_resume_is_bit_identical_to_an_uninterrupted_run(workdir):
+    root, demo_file = workdir
+    whole, cut = root / "whole", root / "cut"
+    gail = ["gail", *ENV_ARGS, "--demos", str(demo_file), *RUN_ARGS]
+    done = subprocess.run(_jgail(*gail, "--out", str(whole)), env=_cli_env(root), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    process = subprocess.Popen(_jgail(*gail, "--out", str(cut)), env=_cli_env(root), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        checkpoints = cut / driver.CHECKPOINT_DIR
+        if checkpoints.is_dir() and any(p.name.isdigit() for p in checkpoints.iterdir()):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert f"jgail gail --resume {cut}" in stderr and "Traceback" not in stderr
+    interrupted_at = driver.checkpoint_manager(str(cut)).latest_step()
+    assert 0 < interrupted_at < 40, "the signal must land mid-run for this test to mean anything"
+
+    resumed = subprocess.run(_jgail("gail", "--resume", str(cut), "--no-progress"), env=_cli_env(root),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    step_a, state_a = _final_state(whole)
+    step_b, state_b = _final_state(cut)
+    assert step_a == step_b == 40
+    jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
+    assert (whole / driver.METRICS_LOG).read_text() == (cut / driver.METRICS_LOG).read_text()
+    run_info = json.loads((cut / "run.json").read_text())
+    assert run_info["resumed_from_iteration"] == interrupted_at
+    assert run_info["demos"]["sha256"] and run_info["versions"]["jax"] == jax.__version__
+
+
+def _small_job():
+    config = presets.expert_config(envs.make("CartPole-v1", max_episode_steps=50), total_timesteps=8 * 128 * 6)
+    return driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
+                      num_iterations=config.num_iterations, steps_per_iteration=config.batch_size), config
+
+
+def test_a_crash_while_checkpointing_leaves_the_previous_checkpoint_to_resume_from(tmp_path, monkeypatch):
+    from orbax.checkpoint._src.path import atomicity
+
+    job, config = _small_job()
+    keys = jax.random.split(jax.random.key(1), 2)
+    rename = atomicity.async_path.rename
+
+    async def crash_on_second_commit(src, dst):
+        if os.path.basename(str(dst)) == "4":  # all written, only the final rename missing: a crash
+            raise OSError("simulated crash while committing a checkpoint")
+        return await rename(src, dst)
+
+    monkeypatch.setattr(atomicity.async_path, "rename", crash_on_second_commit)
+    with pytest.raises(OSError, match="simulated crash"):
+        driver.drive(job, keys, str(tmp_path), chunk_iterations=2, progress=False)
+    monkeypatch.setattr(atomicity.async_path, "rename", rename)
+    assert driver.checkpoint_manager(str(tmp_path)).latest_step() == 2  # the half-written 4 is not a checkpoint
+
+    result = driver.drive(job, keys, str(tmp_path), chunk_iterations=2, progress=False, resume=True)
+    assert result.resumed_from == 2
+    whole, _ = jax.jit(jax.vmap(rl.train, (0, None)))(keys, config)
+    jax.tree.map(np.testing.assert_array_equal, whole.agent.params, result.state.agent.params)
+
+
+def test_chunks_reuse_one_compiled_program_and_equal_one_whole_call(tmp_path):
+    job, config = _small_job()
+    keys = jax.random.split(jax.random.key(2), 2)
+    # 6 iterations in chunks of 4: the second chunk runs 2 and skips 2 inside the same program.
+    result = driver.drive(job, keys, str(tmp_path), chunk_iterations=4, progress=False)
+    whole, metrics = jax.jit(jax.vmap(rl.train, (0, None)))(keys, config)
+    jax.tree.map(np.testing.assert_array_equal, whole.agent.params, result.state.agent.params)
+    np.testing.assert_array_equal(np.asarray(metrics["policy_loss"]), result.metrics["policy_loss"])
+    records = driver.read_log(str(tmp_path))
+    assert len(records) == 6 * 2 and {r["iteration"] for r in records} == set(range(1, 7))
+    header = (tmp_path / driver.METRICS_CSV).read_text().splitlines()[0]
+    assert header.startswith("iteration,seed,") and "policy_loss" in header
+
+
+def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_path):
+    root, demo_file = workdir
+    first, again = tmp_path / "first", tmp_path / "again"
+    small = ["--seeds", "2", "--total-timesteps", "2048", "--eval-episodes", "3", "--no-progress"]
+    assert cli.main(["gail", *ENV_ARGS, "--demos", str(demo_file), "--out", str(first), *small]) == 0
+    saved = json.loads((first / "config.json").read_text())
+    assert saved["command"] == "gail" and saved["args"]["seeds"] == 2
+    assert saved["config"]["discriminator"]["num_updates"] == 5
+    assert cli.main(["gail", "--config", str(first / "config.json"), "--out", str(again)]) == 0
+    assert (first / driver.METRICS_LOG).read_text() == (again / driver.METRICS_LOG).read_text()
+    # An earlier run is never overwritten silently.
+    assert cli.main(["gail", "--config", str(first / "config.json"), "--out", str(again)]) == 2
+    assert cli.main(["plot", str(first), str(again), "--out", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    assert cli.main(["eval", str(first), "--episodes", "3"]) == 0
