@@ -131,7 +131,11 @@ def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_
     root, demo_file = workdir
     first, again = tmp_path / "first", tmp_path / "again"
     small = ["--seeds", "2", "--total-timesteps", "2048", "--eval-episodes", "3", "--no-progress"]
-    assert cli.main(["gail", *ENV_ARGS, "--demos", str(demo_file), "--out", str(first), *small]) == 0
+    assert cli.main(["gail", *ENV_ARGS, "--demos", str(demo_file), "--out", str(first), *small,
+                     "--chunk", "1", "--eval-every", "2", "--tensorboard"]) == 0
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(first / "tensorboard"))
+    evaluated = [r for r in driver.read_log(str(first)) if r.get("eval_return") is not None]
+    assert [r["iteration"] for r in evaluated] == [2, 2]  # both seeds, after the second chunk
     saved = json.loads((first / "config.json").read_text())
     assert saved["command"] == "gail" and saved["args"]["seeds"] == 2
     assert saved["config"]["discriminator"]["num_updates"] == 5

@@ -140,33 +140,34 @@ def run_gail(args) -> int:
     check_run_args(args)
     env, data = _load_inputs(args)
     config = gail_config_from_args(args, env)
-    runs.prepare_run_dir(args)
+    created = runs.prepare_run_dir(args)
     if args.resume:
         runs.check_same_config(args, config)
-    runs.write_config(args, config)
-    expert = demos.to_jax(data)
-    print(f"GAIL ({args.generator}, reward {config.reward}) on {env.name} from {data.num_episodes} expert "
-          f"episode(s) ({data.num_pairs} pairs): {args.seeds} seeds x {config.num_iterations} iterations "
-          f"x {config.batch_size} steps, in chunks of {min(args.chunk, config.num_iterations)} iterations",
-          flush=True)
-    started = time.time()
-    job = gail_job(config, expert, args.eval_episodes)
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    result = runs.drive(job, keys, args)
-    states = result.state
-    per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, config.nets,
-                                       states.agent.params, states.obs_stats, args.eval_episodes)
-    bad = _nonfinite(states)
-    extra = {"reward": config.reward, "generator": args.generator,
-             "absorbing": config.discriminator.absorbing, "discriminator_kind": config.discriminator.kind,
-             "num_envs": config.num_envs, "num_steps": config.num_steps,
-             "discriminator_updates_per_iteration": config.discriminator.num_updates,
-             "compile_time_s": result.compile_s}
-    if bad is not None:
-        extra["nonfinite_iteration_per_seed (-1: finite)"] = bad.tolist()
-    _write_results(args, env, data, f"gail-{args.generator}", per_seed, greedy, result.train_s,
-                   config.num_iterations * config.batch_size, result.metrics, extra)
-    runs.write_run_info(args, result, started, demos_path=args.demos)
+    with runs.removed_if_stopped_early(args, created):
+        runs.write_config(args, config)
+        expert = demos.to_jax(data)
+        print(f"GAIL ({args.generator}, reward {config.reward}) on {env.name} from {data.num_episodes} expert "
+              f"episode(s) ({data.num_pairs} pairs): {args.seeds} seeds x {config.num_iterations} iterations "
+              f"x {config.batch_size} steps, in chunks of {min(args.chunk, config.num_iterations)} iterations",
+              flush=True)
+        started = time.time()
+        job = gail_job(config, expert, args.eval_episodes)
+        keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+        result = runs.drive(job, keys, args)
+        states = result.state
+        per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, config.nets,
+                                           states.agent.params, states.obs_stats, args.eval_episodes)
+        bad = _nonfinite(states)
+        extra = {"reward": config.reward, "generator": args.generator,
+                 "absorbing": config.discriminator.absorbing, "discriminator_kind": config.discriminator.kind,
+                 "num_envs": config.num_envs, "num_steps": config.num_steps,
+                 "discriminator_updates_per_iteration": config.discriminator.num_updates,
+                 "compile_time_s": result.compile_s}
+        if bad is not None:
+            extra["nonfinite_iteration_per_seed (-1: finite)"] = bad.tolist()
+        _write_results(args, env, data, f"gail-{args.generator}", per_seed, greedy, result.train_s,
+                       config.num_iterations * config.batch_size, result.metrics, extra)
+        runs.write_run_info(args, result, started, demos_path=args.demos)
     if bad is not None and (bad >= 0).any():
         seeds = np.flatnonzero(bad >= 0).tolist()
         print(f"jgail gail: error: training went non-finite in seed(s) {seeds} (at iteration(s) "

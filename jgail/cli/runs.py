@@ -12,11 +12,13 @@ A run directory holds:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -158,6 +160,20 @@ def write_run_info(args, result: driver.Result | None, started: float, demos_pat
     if demos_path is not None:
         info["demos"] = {"path": os.path.abspath(demos_path), "sha256": file_sha256(demos_path)}
     write_json_atomic(os.path.join(args.out, RUN_FILE), info | (extra or {}))
+
+
+@contextlib.contextmanager
+def removed_if_stopped_early(args, created: bool):
+    """A run directory this command `created` is removed again if the command stops (Ctrl-C, a
+    signal, an error) before the first checkpoint: an interrupted start leaves nothing behind."""
+    try:
+        yield
+    except BaseException:
+        checkpoints = os.path.join(args.out, driver.CHECKPOINT_DIR)
+        untrained = not os.path.isdir(checkpoints) or not any(n.isdigit() for n in os.listdir(checkpoints))
+        if created and untrained:
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
 
 
 def drive(job: driver.Job, keys, args) -> driver.Result:

@@ -4,7 +4,6 @@ core, write files."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import jax
@@ -39,51 +38,47 @@ def expert(args) -> int:
     created = runs.prepare_run_dir(args)
     if args.resume:
         runs.check_same_config(args, config)
-    runs.write_config(args, config)
-    print(f"training a PPO expert on {env.name} ({config.num_iterations} iterations x "
-          f"{config.batch_size} steps, {args.seeds} seeds in one call)...", flush=True)
-    started = time.time()
-    job = driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
-                     num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
-                     evaluate=lambda key, s: evaluate(key, env, config.nets, s.agent.params, s.obs_stats,
-                                                      args.eval_episodes)["mean_return"])
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    try:
+    with runs.removed_if_stopped_early(args, created):
+        runs.write_config(args, config)
+        print(f"training a PPO expert on {env.name} ({config.num_iterations} iterations x "
+              f"{config.batch_size} steps, {args.seeds} seeds in one call)...", flush=True)
+        started = time.time()
+        job = driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
+                         num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
+                         evaluate=lambda key, s: evaluate(key, env, config.nets, s.agent.params, s.obs_stats,
+                                                          args.eval_episodes)["mean_return"])
+        keys = jax.random.split(jax.random.key(args.seed), args.seeds)
         result = runs.drive(job, keys, args)
-    except SystemExit:
-        if created and driver.read_log(args.out) == []:  # stopped before any training: leave nothing
-            shutil.rmtree(args.out, ignore_errors=True)
-        raise
 
-    def score(key, state):
-        return evaluate(jax.random.fold_in(key, 1), env, config.nets, state.agent.params, state.obs_stats,
-                        args.eval_episodes)
+        def score(key, state):
+            return evaluate(jax.random.fold_in(key, 1), env, config.nets, state.agent.params, state.obs_stats,
+                            args.eval_episodes)
 
-    scores = jax.jit(jax.vmap(score))(keys, result.state)
-    means = np.asarray(scores["mean_return"])
-    best = int(np.argmax(means))
-    state = jax.tree.map(lambda x: x[best], result.state)
-    training = {"algorithm": "ppo", "num_envs": config.num_envs, "num_steps": config.num_steps,
-                "total_timesteps": config.total_timesteps, **_numbers(config.generator)}
-    spec = checkpoint.make_spec(env, config.network, config.normalize_obs, training)
-    checkpoint.save_agent(os.path.join(args.out, AGENT_DIR), state.agent.params, state.obs_stats, spec,
-                          overwrite=True)
-    summary = {
-        "env": env.spec(),
-        "algorithm": "ppo",
-        "eval_episodes": args.eval_episodes,
-        "eval_mean_return": float(means[best]),
-        "eval_std_return": float(np.asarray(scores["returns"][best]).std()),
-        "eval_mean_return_per_seed": means.tolist(),
-        "best_seed_index": best,
-        "env_steps": int(config.num_iterations * config.batch_size),
-        "env_steps_all_seeds": int(config.num_iterations * config.batch_size * args.seeds),
-        "wall_time_s": result.train_s,
-        "compile_time_s": result.compile_s,
-        "config": training,
-    }
-    write_json_atomic(os.path.join(args.out, runs.SUMMARY_FILE), summary)
-    runs.write_run_info(args, result, started)
+        scores = jax.jit(jax.vmap(score))(keys, result.state)
+        means = np.asarray(scores["mean_return"])
+        best = int(np.argmax(means))
+        state = jax.tree.map(lambda x: x[best], result.state)
+        training = {"algorithm": "ppo", "num_envs": config.num_envs, "num_steps": config.num_steps,
+                    "total_timesteps": config.total_timesteps, **_numbers(config.generator)}
+        spec = checkpoint.make_spec(env, config.network, config.normalize_obs, training)
+        checkpoint.save_agent(os.path.join(args.out, AGENT_DIR), state.agent.params, state.obs_stats, spec,
+                              overwrite=True)
+        summary = {
+            "env": env.spec(),
+            "algorithm": "ppo",
+            "eval_episodes": args.eval_episodes,
+            "eval_mean_return": float(means[best]),
+            "eval_std_return": float(np.asarray(scores["returns"][best]).std()),
+            "eval_mean_return_per_seed": means.tolist(),
+            "best_seed_index": best,
+            "env_steps": int(config.num_iterations * config.batch_size),
+            "env_steps_all_seeds": int(config.num_iterations * config.batch_size * args.seeds),
+            "wall_time_s": result.train_s,
+            "compile_time_s": result.compile_s,
+            "config": training,
+        }
+        write_json_atomic(os.path.join(args.out, runs.SUMMARY_FILE), summary)
+        runs.write_run_info(args, result, started)
     print(f"expert evaluation: mean return {means[best]:.1f} over {args.eval_episodes} episodes "
           f"(seeds: {[round(float(x), 1) for x in means]}); {summary['env_steps']} env steps per seed; "
           f"{result.train_s:.1f} s (+{result.compile_s:.1f} s compile); saved to {args.out}")
@@ -101,6 +96,7 @@ def collect(args) -> int:
         _positive_int("keep-first", args.keep_first)
     if not os.path.isdir(args.expert):
         raise UsageError(f"--expert {args.expert} is not a directory written by `jgail expert`")
+    out = _dataset_path(args)
     params, obs_stats, spec = checkpoint.load_agent(agent_dir(args.expert))
     env, nets = checkpoint.rebuild_nets(spec)
     policy = lambda obs: nets.dist(params, obs_stats, obs)
@@ -108,11 +104,26 @@ def collect(args) -> int:
     data = demos.collect(jax.random.key(args.seed), env, policy, args.episodes, expert=expert_info)
     total = data.num_episodes
     data = demos.filter_episodes(data, min_return=args.min_return, first_k=args.keep_first)
-    path = demos.save(data, args.out)
+    path = demos.save(data, out)
     returns = np.asarray(data.episode_returns)
     print(f"kept {data.num_episodes} of {total} episodes ({data.num_pairs} state-action pairs), "
           f"return mean {returns.mean():.1f} min {returns.min():.1f}; wrote {path}")
     return 0
+
+
+def _dataset_path(args) -> str:
+    """The file `collect` will write (`.npz` added), checked before the rollout: not a directory,
+    not an existing dataset unless --overwrite, in a writable directory."""
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} is a directory; give a file name such as "
+                         f"{os.path.join(args.out, 'demos.npz')}")
+    out = args.out if args.out.endswith(".npz") else args.out + ".npz"
+    if os.path.isdir(out):
+        raise UsageError(f"--out {out} is a directory; give a file name ending in .npz")
+    if os.path.exists(out) and not args.overwrite:
+        raise UsageError(f"--out {out} already exists; pass --overwrite to replace it, or choose another name")
+    runs.check_writable_dir(os.path.dirname(os.path.abspath(out)), "--out")
+    return out
 
 
 def _positive_int(name, value):

@@ -1,0 +1,131 @@
+"""Bad command-line input is caught before anything trains, nothing is overwritten silently,
+and conflicting or rounded options are said out loud (issue: hardening, command-line half)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jgail import cli, demos, envs, scripted
+from jgail.run import driver
+
+ENV = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
+TINY = ["--seeds", "1", "--total-timesteps", "1024", "--eval-episodes", "2", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hardening")
+    env = envs.make("CartPole-v1", max_episode_steps=50)
+    return demos.save(demos.collect(jax.random.key(0), env, scripted.cartpole, 2, greedy=True), root / "demos.npz")
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Any attempt to train fails the test: the error must come before."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started before the bad input was caught")
+
+    monkeypatch.setattr(driver, "drive", refuse)
+    monkeypatch.setattr(demos, "collect", refuse)
+
+
+def _error(capsys, argv) -> str:
+    assert cli.main(argv) == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["gail", "bc"])
+@pytest.mark.parametrize("out", ["/proc/jgail-out", "{tmp}/a_file.txt/sub"])
+def test_an_unwritable_out_is_refused_before_training(command, out, demo_file, tmp_path, capsys, no_training):
+    (tmp_path / "a_file.txt").write_text("x")
+    err = _error(capsys, [command, *ENV, "--demos", str(demo_file), "--out", out.format(tmp=tmp_path), *TINY[:2]])
+    assert "--out" in err and ("not writable" in err or "not a directory" in err)
+
+
+def test_expert_refuses_a_directory_holding_other_files(tmp_path, capsys, no_training):
+    (tmp_path / "notes.txt").write_text("mine")
+    err = _error(capsys, ["expert", *ENV, "--out", str(tmp_path), *TINY])
+    assert "already holds other files" in err and "--overwrite" in err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_collect_checks_its_output_before_rolling_out(tmp_path, capsys, no_training):
+    expert = tmp_path / "expert"
+    expert.mkdir()
+    err = _error(capsys, ["collect", "--expert", str(expert), "--episodes", "2", "--out", str(tmp_path)])
+    assert "is a directory" in err
+    (tmp_path / "old.npz").write_text("x")
+    err = _error(capsys, ["collect", "--expert", str(expert), "--episodes", "2", "--out", str(tmp_path / "old")])
+    assert "already exists" in err and "--overwrite" in err
+    err = _error(capsys, ["collect", "--expert", str(expert), "--episodes", "2", "--out", "/proc/x/demos.npz"])
+    assert "not writable" in err
+
+
+def test_runs_are_never_overwritten_silently_and_the_written_path_is_printed(demo_file, tmp_path, capsys):
+    out = tmp_path / "gail"
+    assert cli.main(["gail", *ENV, "--demos", str(demo_file), "--out", str(out), *TINY]) == 0
+    summary = (out / "summary.json").read_text()
+    err = _error(capsys, ["gail", *ENV, "--demos", str(demo_file), "--out", str(out), *TINY])
+    assert "already holds an earlier run" in err and (out / "summary.json").read_text() == summary
+    err = _error(capsys, ["bc", *ENV, "--demos", str(demo_file), "--out", str(out), "--updates", "5"])
+    assert "--overwrite" in err
+    assert cli.main(["bc", *ENV, "--demos", str(demo_file), "--out", str(out), "--updates", "5", "--seeds", "1",
+                     "--eval-episodes", "2", "--overwrite"]) == 0
+    assert json.loads((out / "summary.json").read_text())["method"] == "bc"
+
+    expert = tmp_path / "expert"
+    assert cli.main(["expert", *ENV, "--out", str(expert), *TINY]) == 0
+    capsys.readouterr()
+    assert "already holds an earlier run" in _error(capsys, ["expert", *ENV, "--out", str(expert), *TINY])
+    assert "--overwrite" in _error(capsys, ["gail", *ENV, "--demos", str(demo_file), "--out", str(expert), *TINY])
+    assert cli.main(["collect", "--expert", str(expert), "--episodes", "2", "--out", str(tmp_path / "victim.txt")]) == 0
+    assert "wrote " + str(tmp_path / "victim.txt.npz") in capsys.readouterr().out
+    assert (tmp_path / "victim.txt.npz").exists()
+
+
+def test_conflicting_options_are_errors_and_rounding_is_said(demo_file, tmp_path, capsys, no_training):
+    base = ["gail", *ENV, "--demos", str(demo_file), "--out", str(tmp_path / "run")]
+    assert "cannot be combined with --reward log_d" in _error(capsys, [*base, "--airl", "--reward", "log_d"])
+    assert "cannot be combined with --absorbing" in _error(capsys, [*base, "--airl", "--absorbing"])
+    assert "--num-envs" in _error(capsys, [*base, "--num-envs", "0"])
+    with pytest.raises(AssertionError, match="training started"):  # valid: the note comes, then training
+        cli.main([*base, "--total-timesteps", "1"])
+    assert "--total-timesteps 1 runs as 1 iteration(s) of 1024 steps" in capsys.readouterr().out
+
+
+def test_a_dataset_without_expert_returns_trains_and_reports_no_normalised_score(tmp_path, capsys):
+    env = envs.make("CartPole-v1", max_episode_steps=50)
+    data = demos.collect(jax.random.key(0), env, scripted.cartpole, 2, greedy=True)
+    bare = demos.from_arrays(data.obs, data.action, next_obs=data.next_obs, terminated=data.terminated,
+                             truncated=data.truncated, episode_id=data.episode_id, env=env)
+    assert bare.metadata["expert_return_mean"] is None
+    path = demos.save(bare, tmp_path / "bare.npz")
+    for command, extra in (("gail", TINY), ("bc", ["--updates", "5", "--seeds", "1", "--eval-episodes", "2"])):
+        out = tmp_path / command
+        assert cli.main([command, *ENV, "--demos", str(path), "--out", str(out), *extra]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["expert_return"] is None and summary["normalised_score_mean"] is None
+        assert "no expert return" in summary["normalised_score_note"]
+        assert np.isfinite(summary["eval_mean_return"])
+
+
+def test_ctrl_c_during_set_up_prints_no_traceback_and_leaves_no_empty_run(tmp_path):
+    out = tmp_path / "expert"
+    code = "import sys; from jgail.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "--no-compile-cache", "expert", *ENV, "--out", str(out), *TINY]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "config.json").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # while compiling: no checkpoint exists yet
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not os.path.exists(out)
