@@ -54,7 +54,7 @@ class Interrupted(Exception):
 class Job:
     """One training run for a batch of seeds: the pure pieces the driver composes."""
 
-    init: Callable[[jax.Array, Any], Any]  # (key, data) -> state of one seed
+    init: Callable[[Any, Any], Any]  # (cell, data) -> state of one seed; a cell is a key, or (key, config)
     update: Callable[[Any, Any], tuple[Any, dict]]  # (state, data) -> (state, metrics), one iteration
     num_iterations: int
     steps_per_iteration: int  # env steps per seed per iteration
@@ -110,6 +110,10 @@ def checkpoint_manager(run_dir: str, keep: int = 3):
     import orbax.checkpoint as ocp  # slow to import; only the driver needs it
 
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
+    if jax.process_count() > 1:  # each process checkpoints its own share of the seeds, on its own
+        me = jax.process_index()
+        options.multiprocessing_options = ocp.options.MultiprocessingOptions(
+            primary_host=me, active_processes={me}, barrier_sync_key_prefix=f"process{me}")
     return ocp.CheckpointManager(os.path.abspath(os.path.join(run_dir, CHECKPOINT_DIR)), options=options)
 
 
@@ -221,18 +225,22 @@ class _StopOnSignal:
 
 # ---- the loop --------------------------------------------------------------------------------
 
-def drive(job: Job, keys: jax.Array, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
+def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
           keep: int = 3, eval_every: int = 0, eval_key: jax.Array | None = None, tensorboard: bool = False,
-          resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None) -> Result:
-    """Train `len(keys)` seeds of `job` in chunks; see the module docstring.
+          resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None,
+          shard: bool = True) -> Result:
+    """Train the batch of seeds `keys` (a key array [S], or any pytree of per-seed inputs with
+    leading axis S that `job.init` takes) in chunks; see the module docstring.
 
     `eval_every` (chunks, 0 = never) adds `eval_return` to the log. `describe(postfix)` may
-    add to the progress bar. Raises `Interrupted` after checkpointing on SIGINT/SIGTERM.
+    add to the progress bar. With `shard` and several local devices, the seed axis is split
+    over them (S must divide by their number); the data is replicated. Raises `Interrupted`
+    after checkpointing on SIGINT/SIGTERM.
     """
     if chunk_iterations < 1 or checkpoint_every < 1 or keep < 1 or eval_every < 0:
         raise ValueError("chunk_iterations, checkpoint_every and keep must be >= 1, eval_every >= 0")
     os.makedirs(run_dir, exist_ok=True)
-    seeds = int(keys.shape[0])
+    seeds = int(jax.tree.leaves(keys)[0].shape[0])
     chunk_iterations = min(chunk_iterations, job.num_iterations)
     init = jax.jit(jax.vmap(job.init, in_axes=(0, None)))
     template = jax.eval_shape(init, keys, job.data)
@@ -244,24 +252,28 @@ def drive(job: Job, keys: jax.Array, run_dir: str, *, chunk_iterations: int = 10
     else:
         state = init(keys, job.data)
         _rewrite_log(run_dir, [])
+    data = job.data
+    if shard and len(jax.local_devices()) > 1:
+        state, data = shard_seeds(state, data, seeds)
     start_iteration = int(np.asarray(jax.device_get(state.iteration)).reshape(-1)[0])
 
     compile_start = time.time()
     chunk = jax.jit(jax.vmap(chunk_fn(job.update, chunk_iterations), in_axes=(0, None, None)))
-    compiled = chunk.lower(state, job.data, jnp.int32(chunk_iterations)).compile()
+    compiled = chunk.lower(state, data, jnp.int32(chunk_iterations)).compile()
     evaluate = None
+    eval_key = jax.random.key(0) if eval_key is None else eval_key
     if eval_every and job.evaluate is not None:
-        evaluate = jax.jit(jax.vmap(job.evaluate)).lower(keys, state).compile()
+        eval_keys = jax.random.split(eval_key, seeds)
+        evaluate = jax.jit(jax.vmap(job.evaluate)).lower(eval_keys, state).compile()
     compile_s = time.time() - compile_start
 
     writer = _tensorboard(run_dir) if tensorboard else None
     bar = _progress_bar(job.num_iterations, start_iteration, progress)
     iteration, chunks_done, train_start = start_iteration, 0, time.time()
-    eval_key = jax.random.key(0) if eval_key is None else eval_key
     with _StopOnSignal() as stop, open(os.path.join(run_dir, METRICS_LOG), "a") as log:
         while iteration < job.num_iterations:
             active = min(chunk_iterations, job.num_iterations - iteration)
-            state, metrics = compiled(state, job.data, jnp.int32(active))
+            state, metrics = compiled(state, data, jnp.int32(active))
             metrics = {k: np.asarray(v)[:, :active] for k, v in jax.device_get(metrics).items()}
             if evaluate is not None and (chunks_done + 1) % eval_every == 0:
                 returns = np.asarray(evaluate(jax.random.split(jax.random.fold_in(eval_key, iteration), seeds), state))
@@ -288,6 +300,21 @@ def drive(job: Job, keys: jax.Array, run_dir: str, *, chunk_iterations: int = 10
     write_csv(run_dir)
     all_metrics = metrics_array(read_log(run_dir), seeds)
     return Result(state, all_metrics, compile_s, time.time() - train_start, resumed_from)
+
+
+def shard_seeds(state, data, seeds: int):
+    """Split the seed axis of `state` over the local devices; replicate `data` on each."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.local_devices()
+    if seeds % len(devices):
+        raise ValueError(f"{seeds} seeds (or cells) do not divide over {len(devices)} devices; use a multiple "
+                         f"of {len(devices)} (the batch is split evenly, never padded)")
+    mesh = Mesh(np.asarray(devices), ("seeds",))
+    state = jax.device_put(state, NamedSharding(mesh, PartitionSpec("seeds")))
+    if data is not None:
+        data = jax.device_put(data, NamedSharding(mesh, PartitionSpec()))
+    return state, data
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

@@ -1,0 +1,212 @@
+"""`jgail sweep`: seeds x a grid of numeric settings as one vmapped computation, run by the
+run driver, spread over local devices and over processes, aggregated honestly.
+
+    jgail sweep --env CartPole-v1 --demos d.npz --seeds 16 --grid disc.learning_rate=1e-4,1e-3 \\
+                --grid generator.ent_coef=0,0.01 --out runs/sweep
+
+Cells are (setting, seed) pairs, setting-major. Seed s of every setting uses the same key,
+so settings are compared on common random numbers. Only numeric leaves of the config can be
+swept: a structural setting (network sizes, reward form, generator kind, counts) changes the
+compiled program, so the command refuses it and says to run one sweep per value.
+
+Memory: `--max-parallel N` runs the cells in groups of N, one after the other; each cell's
+result does not depend on the grouping. Devices: each group's cells are split over the local
+devices (the group size must divide by their number). Processes: each process takes a
+contiguous share of the cells; results are gathered on process 0, which writes the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jgail.cli import imitation, runs
+from jgail.cli.args import UsageError, check_run_args
+from jgail.core.atomic_io import write_json_atomic
+from jgail.core.distributions import random_policy
+from jgail.data import demos
+from jgail.imitation import gail
+from jgail.run import aggregate, distributed, sweep
+from jgail.run.evaluation import evaluate, evaluate_fn
+
+ALIASES = {"disc.": "discriminator.", "gen.": "generator."}
+RESULTS = "results.json"  # per group of cells, written when the group has trained and been evaluated
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--grid", action="append", default=[], metavar="PATH=V1,V2,...",
+                   help="a swept numeric setting, e.g. disc.learning_rate=1e-4,3e-4 (repeat for a cross product)")
+    p.add_argument("--max-parallel", type=int, default=None, help="at most this many cells in one vmapped call")
+    p.add_argument("--threshold", type=float, default=0.9,
+                   help="a seed 'reaches the expert' at this normalised score (return if the expert's is unknown)")
+    g = p.add_argument_group("several processes (hosts)")
+    g.add_argument("--coordinator", default=None, help="host:port of process 0 (or $JGAIL_COORDINATOR)")
+    g.add_argument("--num-processes", type=int, default=None, help="(or $JGAIL_NUM_PROCESSES, or SLURM's)")
+    g.add_argument("--process-id", type=int, default=None, help="(or $JGAIL_PROCESS_ID, or SLURM's)")
+
+
+def parse_grid(specs: list[str]) -> dict[str, list[float]]:
+    grid = {}
+    for spec in specs:
+        path, sep, values = spec.partition("=")
+        if not sep or not path or not values:
+            raise UsageError(f"--grid {spec!r}: write PATH=V1,V2,... e.g. disc.learning_rate=1e-4,3e-4")
+        for short, full in ALIASES.items():
+            path = full + path[len(short):] if path.startswith(short) else path
+        try:
+            grid[path] = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise UsageError(f"--grid {spec!r}: the values must be numbers separated by commas") from None
+        if path in grid and len(set(grid[path])) != len(grid[path]):
+            raise UsageError(f"--grid {spec!r} repeats a value")
+    return grid
+
+
+def check_numeric_path(config, path: str) -> None:
+    """Refuse a path that is not a numeric (vmappable) leaf of the config."""
+    node, parts = config, path.split(".")
+    for i, part in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+        if part not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            raise UsageError(f"--grid {path}: {type(node).__name__} has no field {part!r} (fields: {known})")
+        static = fields[part].metadata.get("pytree_node", True) is False
+        if static:
+            raise UsageError(f"--grid {path}: a structural setting (it changes shapes or the compiled program) "
+                             "cannot share a compiled call; run one sweep per value of it")
+        node = getattr(node, part)
+        if i == len(parts) - 1 and (dataclasses.is_dataclass(node) or isinstance(node, (str, bool))):
+            raise UsageError(f"--grid {path}: not a number; give the path of a numeric setting")
+
+
+def cells_config(swept, num_settings: int, seeds: int):
+    """Each numeric leaf as one value per cell [settings * seeds], setting-major."""
+    def per_cell(leaf):
+        column = jnp.broadcast_to(jnp.asarray(leaf, jnp.float32), (num_settings,))
+        return jnp.repeat(column, seeds)
+
+    return jax.tree.map(per_cell, swept)
+
+
+def run_sweep(args) -> int:
+    check_run_args(args)
+    if distributed.requested(args.coordinator, args.num_processes):
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    env, data = imitation._load_inputs(args)
+    base = imitation.gail_config_from_args(args, env)
+    grid = parse_grid(args.grid)
+    for path in grid:
+        check_numeric_path(base, path)
+    try:
+        swept, _, settings = sweep.grid(base, **grid) if grid else (base, None, [{}])
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    num_cells = len(settings) * args.seeds
+    lo, hi = distributed.share(num_cells)
+    group = args.max_parallel or max(hi - lo, 1)
+    devices = len(jax.local_devices())
+    if args.max_parallel is not None and args.max_parallel < 1:
+        raise UsageError(f"--max-parallel must be >= 1, got {args.max_parallel}")
+    if group % devices or (hi - lo) % devices:
+        raise UsageError(f"{hi - lo} cells on this process in groups of {group} do not divide over its {devices} "
+                         f"devices; choose --seeds and --max-parallel so that they do (cells are never padded)")
+    if jax.process_index() == 0:
+        runs.prepare_run_dir(args, marker="sweep.json")
+        if not args.resume:
+            runs.write_config(args, base)
+    distributed.barrier("jgail-sweep-run-dir-ready")  # nobody writes before process 0 has checked --out
+    runs.check_writable_dir(args.out)
+
+    config = cells_config(swept, len(settings), args.seeds)
+    seed_keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    cell_keys = jnp.tile(jax.random.key_data(seed_keys), (len(settings), 1))
+    expert = demos.to_jax(data)
+    print(f"sweep: {len(settings)} setting(s) x {args.seeds} seeds = {num_cells} cells; this process (of "
+          f"{jax.process_count()}) runs cells {lo}..{hi - 1} in groups of {group} over {devices} device(s)",
+          flush=True)
+    started = time.time()
+    returns, flags = [], []
+    for start in range(lo, hi, group):
+        stop = min(start + group, hi)
+        r, f = _run_group(args, base, config, cell_keys, expert, start, stop)
+        returns.append(r)
+        flags.append(f)
+    returns = distributed.gather(np.concatenate(returns), num_cells)
+    flags = distributed.gather(np.concatenate(flags), num_cells)
+    if jax.process_index() == 0:
+        _report(args, env, data, settings, returns, flags, time.time() - started)
+    return 0
+
+
+def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
+    """Train and evaluate cells [start, stop); a group already finished (on --resume) is read back."""
+    group_dir = os.path.join(args.out, f"cells-{start}-{stop - 1}")
+    results = os.path.join(group_dir, RESULTS)
+    if os.path.exists(results):
+        with open(results) as f:
+            saved = json.load(f)
+        return np.asarray(saved["eval_return"]), np.asarray(saved["nonfinite_iteration"])
+    resume = os.path.isdir(os.path.join(group_dir, "checkpoints"))
+    keys = jax.random.wrap_key_data(cell_keys[start:stop])
+    cells = (keys, jax.tree.map(lambda x: x[start:stop], config))
+    job = gail_cells_job(base, expert, args.eval_episodes)
+    group_args = argparse.Namespace(**{**vars(args), "out": group_dir, "resume": resume})
+    result = runs.drive(job, cells, group_args)
+    state = result.state
+
+    def score(index, params, obs_stats):
+        key = jax.random.fold_in(jax.random.key(args.seed + 1), index)  # the cell's own key: grouping-free
+        return evaluate(key, base.env, base.nets, params, obs_stats, args.eval_episodes)["mean_return"]
+
+    eval_return = np.asarray(jax.jit(jax.vmap(score))(jnp.arange(start, stop), state.agent.params,
+                                                      state.obs_stats))
+    flags = getattr(state, "nonfinite_iteration", None)
+    flags = np.full(stop - start, -1) if flags is None else np.asarray(jax.device_get(flags)).reshape(-1)
+    write_json_atomic(results, {"cells": [start, stop - 1], "eval_return": eval_return.tolist(),
+                                "nonfinite_iteration": flags.tolist()})
+    return eval_return, flags
+
+
+def gail_cells_job(base, expert, eval_episodes: int):
+    job = imitation.gail_job(base, expert, eval_episodes)
+    return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data))
+
+
+def _report(args, env, data, settings, returns, flags, wall: float) -> None:
+    random_return = float(evaluate_fn(jax.random.key(args.seed + 7), env, random_policy(env.action_space),
+                                      args.eval_episodes)["mean_return"])
+    known = data.metadata.get("expert_return_mean")
+    expert_return = None if known is None or not np.isfinite(known) else float(known)
+    normalised = expert_return is not None and abs(expert_return - random_return) > 1e-8
+    scores = (returns - random_return) / (expert_return - random_return) if normalised else returns
+    value = "normalised score" if normalised else "return"
+    rows = []
+    for k, setting in enumerate(settings):
+        cells = slice(k * args.seeds, (k + 1) * args.seeds)
+        finite = flags[cells] < 0
+        row = aggregate.summarize(scores[cells], finite, args.threshold, seed=args.seed)
+        row["setting"] = setting
+        row["eval_return_per_seed"] = returns[cells].tolist()
+        row["nonfinite_iteration_per_seed (-1: finite)"] = flags[cells].tolist()
+        rows.append(row)
+    rows = aggregate.rank(rows)
+    threshold_text = f"seeds >= {args.threshold:g}" + ("" if normalised else " return")
+    table = aggregate.markdown(rows, value, threshold_text)
+    title = (f"{env.name}, {data.num_episodes} expert episode(s), {args.seeds} seeds per setting; "
+             f"{value} after {args.eval_episodes} evaluation episodes")
+    write_json_atomic(os.path.join(args.out, "sweep.json"), {
+        "value": value, "expert_return": expert_return, "random_return": random_return,
+        "threshold": args.threshold, "eval_episodes": args.eval_episodes, "wall_time_s": wall, "rows": rows})
+    with open(os.path.join(args.out, "sweep.md.tmp"), "w") as f:
+        f.write(f"{title}\n\n{table}\n")
+    os.replace(os.path.join(args.out, "sweep.md.tmp"), os.path.join(args.out, "sweep.md"))
+    aggregate.plot(rows, value, os.path.join(args.out, "sweep.png"), title)
+    runs.write_run_info(args, None, time.time() - wall, demos_path=args.demos)
+    print(f"{title}\n{table}\nwrote {args.out}/sweep.json, sweep.md, sweep.png", flush=True)

@@ -1,0 +1,127 @@
+"""`jgail sweep`: each (setting, seed) cell is the same whether trained with the others, alone,
+in groups, over 4 devices or over 2 processes; structural settings are refused; a seed that
+goes non-finite is flagged and left out of the aggregates while its neighbours are unaffected."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jgail import cli, demos, envs, scripted
+from jgail.run import aggregate, driver
+
+SWEEP = ["sweep", "--env", "CartPole-v1", "--max-episode-steps", "50", "--seeds", "2",
+         "--grid", "disc.learning_rate=1e-4,1e-3", "--total-timesteps", "2048", "--eval-episodes", "5",
+         "--no-progress"]
+CODE = "import sys; from jgail.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    env = envs.make("CartPole-v1", max_episode_steps=50)
+    return str(demos.save(demos.collect(jax.random.key(0), env, scripted.cartpole, 2, greedy=True),
+                          root / "demos.npz"))
+
+
+def _cells(out):
+    """Per cell: (eval return, final parameters), read back from every group's results and checkpoint."""
+    found = {}
+    for name in sorted(os.listdir(out)):
+        if not name.startswith("cells-"):
+            continue
+        lo, hi = map(int, name.split("-")[1:])
+        results = json.load(open(os.path.join(out, name, "results.json")))
+        manager = driver.checkpoint_manager(os.path.join(out, name))
+        import orbax.checkpoint as ocp
+
+        state = manager.restore(manager.latest_step(), args=ocp.args.StandardRestore())
+        for i in range(lo, hi + 1):
+            params = jax.tree.map(lambda x: np.asarray(x)[i - lo], state["agent"]["params"])
+            found[i] = (results["eval_return"][i - lo], params)
+    return found
+
+
+def _assert_same_cells(a, b):
+    assert sorted(a) == sorted(b) == [0, 1, 2, 3]
+    for i in a:
+        assert a[i][0] == b[i][0], f"cell {i}: eval return {a[i][0]} != {b[i][0]}"
+        jax.tree.map(np.testing.assert_array_equal, a[i][1], b[i][1])
+
+
+@pytest.fixture(scope="module")
+def together(demo_file, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("together") / "sweep")
+    assert cli.main([*SWEEP, "--demos", demo_file, "--out", out]) == 0
+    return out
+
+
+def test_the_sweep_reports_every_setting_with_intervals(together):
+    result = json.load(open(os.path.join(together, "sweep.json")))
+    assert [r["rank"] for r in result["rows"]] == [1, 2]
+    assert {r["setting"]["discriminator.learning_rate"] for r in result["rows"]} == {1e-4, 1e-3}
+    for row in result["rows"]:
+        assert row["seeds"] == 2 and row["mean_ci"][0] <= row["mean"] <= row["mean_ci"][1]
+    assert os.path.getsize(os.path.join(together, "sweep.png")) > 5_000
+    assert "IQM" in open(os.path.join(together, "sweep.md")).read()
+
+
+def test_each_cell_equals_the_same_cell_trained_alone(together, demo_file, tmp_path):
+    alone = str(tmp_path / "alone")
+    assert cli.main([*SWEEP, "--demos", demo_file, "--out", alone, "--max-parallel", "1"]) == 0
+    assert len([n for n in os.listdir(alone) if n.startswith("cells-")]) == 4
+    _assert_same_cells(_cells(together), _cells(alone))
+
+
+def test_four_devices_give_the_one_device_results(together, demo_file, tmp_path):
+    out = str(tmp_path / "devices")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JGAIL_COMPILE_CACHE": ""}
+    done = subprocess.run([sys.executable, "-c", CODE, *SWEEP, "--demos", demo_file, "--out", out],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "over 4 device(s)" in done.stdout
+    _assert_same_cells(_cells(together), _cells(out))
+
+
+def test_two_processes_give_the_one_process_results(together, demo_file, tmp_path):
+    out = str(tmp_path / "processes")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JGAIL_COMPILE_CACHE": ""}
+    argv = [sys.executable, "-c", CODE, *SWEEP, "--demos", demo_file, "--out", out,
+            "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"]
+    workers = [subprocess.Popen([*argv, "--process-id", str(i)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    assert "runs cells 0..1" in outputs[0][0] and "runs cells 2..3" in outputs[1][0]
+    _assert_same_cells(_cells(together), _cells(out))
+    rows = json.load(open(os.path.join(out, "sweep.json")))["rows"]
+    assert rows == json.load(open(os.path.join(together, "sweep.json")))["rows"]
+
+
+@pytest.mark.parametrize("grid, message", [
+    ("network.hidden_sizes=8,16", "structural setting"),
+    ("reward=1,2", "structural setting"),
+    ("disc.num_updates=1,5", "structural setting"),
+    ("disc.learning_rat=1e-4", "no field 'learning_rat'"),
+    ("disc.learning_rate=1e-4,inf", "finite"),
+])
+def test_settings_that_cannot_share_a_compiled_call_are_refused(grid, message, demo_file, tmp_path, capsys):
+    argv = [*SWEEP[:7], "--grid", grid, "--demos", demo_file, "--out", str(tmp_path / "x")]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_aggregates_leave_out_non_finite_seeds():
+    scores = np.array([1.0, 0.8, np.nan, 0.9])
+    row = aggregate.summarize(scores, np.array([True, True, False, True]), threshold=0.85)
+    assert row["seeds_nonfinite"] == 1 and row["seeds_reaching_threshold"] == 2
+    assert row["mean"] == pytest.approx(0.9)
+    assert row["mean_ci"][0] <= 0.9 <= row["mean_ci"][1]
