@@ -4,6 +4,7 @@ that build, and envs that compare by value so jit compiles once."""
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -104,3 +105,12 @@ def test_a_generator_registered_from_outside_works_everywhere(monkeypatch):
 def test_an_unregistered_generator_config_is_refused_before_tracing():
     with pytest.raises(ValueError, match="not a generator config.*'ppo', 'trpo'"):
         rl.init(jax.random.key(0), rl.RLConfig(env=envs.make("CartPole-v1"), generator=VPGConfig()))
+
+
+def test_importing_jgail_does_not_start_the_jax_backend():
+    # jax.distributed.initialize (multi-process sweeps) must run before the backend starts.
+    code = ("from jax._src import xla_bridge; import jgail; from jgail.cli import app; "
+            "app.parse(['sweep', '--env', 'CartPole-v1', '--demos', 'd.npz', '--out', 'o']); "
+            "assert not xla_bridge.backends_are_initialized(), 'importing jgail started the backend'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,22 +1,28 @@
-"""gymnax environments (classic control, MinAtar, bsuite, ...) on the `Env` interface."""
+"""gymnax environments (classic control, MinAtar, bsuite, ...) on the `Env` interface.
+
+gymnax is imported on first use: importing it creates arrays, which starts JAX's backend,
+and a multi-process run (`jax.distributed.initialize`) must come before that."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import gymnax
 import jax.numpy as jnp
 import numpy as np
-from gymnax.environments import spaces
 
 from jgail.core.env import ActionSpace, Env, with_episode_stats
 
 
 def names() -> list[str]:
+    import gymnax  # on first use (see above)
+
     return list(gymnax.registered_envs)
 
 
 def make(name: str, options: dict) -> Env:
+    import gymnax  # on first use (see above)
+    from gymnax.environments import spaces
+
     max_steps = options.pop("max_episode_steps", None)
     try:
         env, params = gymnax.make(name)
