@@ -13,6 +13,8 @@ import optax
 from flax import struct
 
 from jgail.core.advantages import advantages_and_returns
+from jgail.core.checks import check_count, check_number
+from jgail.core.errors import ConfigError
 from jgail.core.networks import PolicyNetworks
 from jgail.core.normalization import RunningStats
 from jgail.core.rollout import Transitions
@@ -31,14 +33,26 @@ class PPOConfig(struct.PyTreeNode):
     num_minibatches: int = struct.field(pytree_node=False, default=4)
     anneal_lr: bool = struct.field(pytree_node=False, default=True)
 
-    def validate(self, batch_size: int):
-        if self.num_epochs < 1 or self.num_minibatches < 1:
-            raise ValueError("PPO num_epochs and num_minibatches must be >= 1")
-        if batch_size % self.num_minibatches:
-            raise ValueError(
+    def validate(self, batch_size: int | None = None):
+        """Raise ConfigError on a bad setting; numeric leaves are checked where concrete
+        (elementwise for swept arrays). `batch_size`: also check the minibatch split."""
+        for field in ("num_epochs", "num_minibatches"):
+            check_count("PPOConfig", field, getattr(self, field))
+        if batch_size is not None and batch_size % self.num_minibatches:
+            raise ConfigError(
                 f"PPO: num_envs * num_steps = {batch_size} is not divisible by "
                 f"num_minibatches = {self.num_minibatches}; change one of them"
             )
+        for field, bounds in (
+            ("learning_rate", {"gt": 0}),
+            ("gamma", {"ge": 0, "le": 1}),
+            ("gae_lambda", {"ge": 0, "le": 1}),
+            ("clip_eps", {"gt": 0}),
+            ("ent_coef", {"ge": 0}),
+            ("vf_coef", {"ge": 0}),
+            ("max_grad_norm", {"gt": 0}),
+        ):
+            check_number("PPOConfig", field, getattr(self, field), **bounds)
 
 
 def _optimizer(config: PPOConfig):

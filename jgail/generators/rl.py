@@ -41,6 +41,7 @@ def init(key, config: RLConfig) -> RLState:
         rollout=onpolicy.init_rollout(k_env, config),
         key=key,
         iteration=jnp.zeros((), jnp.int32),
+        nonfinite_iteration=onpolicy.no_nonfinite_yet(),
     )
 
 

@@ -22,6 +22,8 @@ from flax import struct
 from jax.flatten_util import ravel_pytree
 
 from jgail.core.advantages import advantages_and_returns
+from jgail.core.checks import check_number
+from jgail.core.errors import ConfigError
 from jgail.core.networks import PolicyNetworks
 from jgail.core.normalization import RunningStats
 from jgail.core.rollout import Transitions
@@ -46,30 +48,29 @@ class TRPOConfig(struct.PyTreeNode):
     value_minibatches: int = struct.field(pytree_node=False, default=4)
     normalize_advantages: bool = struct.field(pytree_node=False, default=True)
 
-    def validate(self, batch_size: int):
+    def validate(self, batch_size: int | None = None):
+        """Raise ConfigError on a bad setting; numeric leaves are checked where concrete
+        (elementwise for swept arrays). `batch_size`: also check the value minibatch split."""
         for name in ("cg_iters", "backtrack_iters", "value_epochs", "value_minibatches"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TRPO {name} must be a positive integer, got {value!r}")
-        if batch_size % self.value_minibatches:
-            raise ValueError(
+                raise ConfigError(f"TRPO {name} must be a positive integer, got {value!r}")
+        if batch_size is not None and batch_size % self.value_minibatches:
+            raise ConfigError(
                 f"TRPO: num_envs * num_steps = {batch_size} is not divisible by "
                 f"value_minibatches = {self.value_minibatches}; change one of them"
             )
-        _check_leaf("max_kl", self.max_kl, lambda v: v > 0, "must be > 0")
-        _check_leaf("damping", self.damping, lambda v: v >= 0, "must be >= 0")
-        _check_leaf("backtrack_ratio", self.backtrack_ratio, lambda v: (v > 0) & (v < 1),
-                    "must lie in (0, 1)")
-
-
-def _check_leaf(name, value, ok, requirement):
-    # validate may run inside jit (rl.init is traced), where numeric leaves are tracers.
-    try:
-        concrete = np.asarray(value)
-    except jax.errors.TracerArrayConversionError:
-        return
-    if not np.all(ok(concrete)):
-        raise ValueError(f"TRPO {name} {requirement}, got {value!r}")
+        for field, bounds in (
+            ("max_kl", {"gt": 0}),
+            ("damping", {"ge": 0}),
+            ("value_learning_rate", {"gt": 0}),
+            ("ent_coef", {"ge": 0}),
+            ("gamma", {"ge": 0, "le": 1}),
+            ("gae_lambda", {"ge": 0, "le": 1}),
+            ("backtrack_ratio", {"gt": 0, "lt": 1}),
+            ("max_grad_norm", {"gt": 0}),
+        ):
+            check_number("TRPOConfig", field, getattr(self, field), **bounds)
 
 
 def _value_optimizer(config: TRPOConfig):

@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jgail.core.checks import check_count, check_number
 from jgail.core.env import Env
+from jgail.core.errors import ConfigError
 from jgail.core.networks import NetworkConfig, PolicyNetworks
 from jgail.core.normalization import RunningStats
 from jgail.data.demos import ExpertData
@@ -26,10 +28,12 @@ class BCConfig(struct.PyTreeNode):
     loss: str = struct.field(pytree_node=False, default="nll")  # continuous only
 
     def validate(self):
+        """Raise ConfigError on a bad setting (learning_rate checked where concrete)."""
         if self.loss not in LOSSES:
-            raise ValueError(f"BCConfig.loss={self.loss!r}; choose one of {LOSSES}")
-        if self.num_updates < 0 or self.batch_size < 1:
-            raise ValueError("BCConfig: num_updates must be >= 0 and batch_size >= 1")
+            raise ConfigError(f"BCConfig.loss={self.loss!r}; choose one of {LOSSES}")
+        check_count("BCConfig", "num_updates", self.num_updates, minimum=0)
+        check_count("BCConfig", "batch_size", self.batch_size)
+        check_number("BCConfig", "learning_rate", self.learning_rate, gt=0)
         return self
 
 
@@ -68,6 +72,7 @@ def fit(key, config: BCConfig, nets: PolicyNetworks, params, obs_stats, expert: 
 def train(key, config: BCConfig, env: Env, network: NetworkConfig, expert: ExpertData,
           normalize_obs: bool = False):
     """BC from scratch. Returns (params, obs_stats, metrics). Vmappable over `key`."""
+    config.validate()
     nets = PolicyNetworks.create(env.action_space, network, normalize_obs)
     k_init, k_fit = jax.random.split(key)
     params = nets.init(k_init, env.obs_dim)

@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jgail.core.checks import check_count, check_number
+from jgail.core.errors import ConfigError
 from jgail.core.networks import ACTIVATIONS, MLP
 
 INPUT_MODES = ("state_action", "state", "state_next_state")
@@ -30,8 +32,8 @@ KINDS = ("gail", "airl")
 
 def _check_choice(field: str, value, valid) -> None:
     if value not in valid:
-        raise ValueError(f"DiscriminatorConfig.{field}={value!r} is not supported; "
-                         f"set it to one of: {', '.join(valid)}")
+        raise ConfigError(f"DiscriminatorConfig.{field}={value!r} is not supported; "
+                          f"set it to one of: {', '.join(valid)}")
 
 
 class DiscriminatorConfig(struct.PyTreeNode):
@@ -50,31 +52,28 @@ class DiscriminatorConfig(struct.PyTreeNode):
     gamma: float = 0.99  # AIRL shaping only
 
     def validate(self) -> None:
-        """Raise ValueError on a bad static setting; call before tracing."""
+        """Raise ConfigError on a bad setting; call before tracing (numeric leaves are checked
+        where concrete, elementwise for swept arrays; tracers pass)."""
         for field, valid in (("activation", tuple(ACTIVATIONS)), ("input_mode", INPUT_MODES),
                              ("kind", KINDS)):
             _check_choice(field, getattr(self, field), valid)
         if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
-            raise ValueError(f"DiscriminatorConfig.hidden_sizes={self.hidden_sizes!r}: "
-                             "must be a non-empty tuple of positive ints, e.g. (100, 100)")
+            raise ConfigError(f"DiscriminatorConfig.hidden_sizes={self.hidden_sizes!r}: "
+                              "must be a non-empty tuple of positive ints, e.g. (100, 100)")
         for field in ("num_updates", "batch_size"):
-            if not (isinstance(getattr(self, field), int) and getattr(self, field) >= 1):
-                raise ValueError(f"DiscriminatorConfig.{field}={getattr(self, field)!r}: "
-                                 "must be an int >= 1")
+            check_count("DiscriminatorConfig", field, getattr(self, field))
         if self.kind == "airl" and (self.input_mode == "state_next_state" or self.absorbing):
-            raise ValueError("DiscriminatorConfig: kind='airl' scores (s, a, s') through g and h; "
-                             "set input_mode to 'state_action' or 'state' (g's input) and "
-                             "absorbing=False (absorbing states need kind='gail')")
-        for field, ok, requirement in (
-            ("learning_rate", lambda v: v > 0, "> 0"),
-            ("grad_penalty", lambda v: v >= 0, ">= 0"),
-            ("entropy_coef", lambda v: v >= 0, ">= 0"),
-            ("label_smoothing", lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
-            ("gamma", lambda v: 0 <= v <= 1, "in [0, 1]"),
+            raise ConfigError("DiscriminatorConfig: kind='airl' scores (s, a, s') through g and h; "
+                              "set input_mode to 'state_action' or 'state' (g's input) and "
+                              "absorbing=False (absorbing states need kind='gail')")
+        for field, bounds in (  # checked elementwise where concrete (sweeps pass arrays)
+            ("learning_rate", {"gt": 0}),
+            ("grad_penalty", {"ge": 0}),
+            ("entropy_coef", {"ge": 0}),
+            ("label_smoothing", {"ge": 0, "lt": 0.5}),
+            ("gamma", {"ge": 0, "le": 1}),
         ):
-            value = getattr(self, field)  # checked only when a plain number (sweeps pass arrays)
-            if isinstance(value, (int, float)) and not ok(value):
-                raise ValueError(f"DiscriminatorConfig.{field}={value!r}: must be {requirement}")
+            check_number("DiscriminatorConfig", field, getattr(self, field), **bounds)
 
 
 class DiscriminatorBatch(struct.PyTreeNode):

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jgail.core.checks import check_number
+from jgail.core.errors import ConfigError
 from jgail.core.normalization import RunningStats
 from jgail.core.rollout import Transitions
 from jgail.data.demos import ExpertData
@@ -51,12 +53,15 @@ class GAILConfig(OnPolicyConfig):
 
     def validate(self) -> GAILConfig:
         if self.reward not in REWARD_NAMES:
-            raise ValueError(f"unknown reward {self.reward!r}; valid names: {', '.join(REWARD_NAMES)}")
+            raise ConfigError(f"unknown reward {self.reward!r}; valid names: {', '.join(REWARD_NAMES)}")
         if self.discriminator.kind == "airl" and self.reward not in ("airl", "logit"):
-            raise ValueError("an AIRL discriminator needs reward='airl' (its logit f - log pi)")
+            raise ConfigError("an AIRL discriminator needs reward='airl' (its logit f - log pi)")
         self.validate_loop(("num_envs", "num_steps", "total_timesteps", "replay_batches"))
         self.discriminator.validate()
         self.bc.validate()
+        check_number("GAILConfig", "reward_clip", self.reward_clip, gt=0)
+        if self.discriminator.absorbing:  # the absorbing state is worth r_abs / (1 - gamma)
+            check_number("GAILConfig", "generator.gamma", self.generator.gamma, ge=0, lt=1)
         return self
 
 
@@ -83,6 +88,7 @@ def init(key, config: GAILConfig, expert: ExpertData) -> GAILState:
     return GAILState(
         config=config, agent=onpolicy.init_agent(k_params, config, params), obs_stats=obs_stats,
         rollout=onpolicy.init_rollout(k_env, config), key=key, iteration=jnp.zeros((), jnp.int32),
+        nonfinite_iteration=onpolicy.no_nonfinite_yet(),
         discriminator=disc.init(k_disc, config.discriminator, expert_batch, config.num_actions,
                                 expert_mask=expert_mask),
         replay=empty_pairs(config.env, size), replay_mask=jnp.zeros((size,)),

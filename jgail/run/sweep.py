@@ -9,18 +9,36 @@ Combine with seeds by nesting vmaps, or use `grid` to build the cross product.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from jgail.core.checks import check_number
+from jgail.core.errors import ConfigError
 
 
 def _replace_path(tree, path: str, value):
     head, _, rest = path.partition(".")
     if not hasattr(tree, head):
-        raise ValueError(f"{type(tree).__name__} has no field {head!r} (in path {path!r})")
+        raise ConfigError(f"{type(tree).__name__} has no field {head!r} (in path {path!r})")
     inner = value if not rest else _replace_path(getattr(tree, head), rest, value)
     return tree.replace(**{head: inner})
+
+
+def _validate(config) -> None:
+    """Run `config.validate()` where it takes no arguments (a generator config's batch size
+    is optional), so a bad swept value is refused while the values are still concrete:
+    inside the jitted call they are tracers, which validation cannot see."""
+    validate = getattr(config, "validate", None)
+    if validate is None:
+        return
+    required = [p for p in inspect.signature(validate).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not required:
+        validate()
 
 
 def in_axes(config, *swept: str):
@@ -36,10 +54,20 @@ def grid(config, **values):
 
     `grid(cfg, **{"generator.learning_rate": [1e-3, 3e-4], "generator.ent_coef": [0.0, 0.01]})`
     returns (config with each swept leaf of shape [4], in_axes, list of the 4 settings).
+    Every value must be a finite number within the range its config's `validate` allows.
     """
     paths = list(values)
+    for path, column in values.items():
+        try:
+            array = np.asarray(column)
+        except (TypeError, ValueError):  # ragged lists
+            array = None
+        if array is None or array.ndim != 1 or not array.size:
+            raise ConfigError(f"sweep.grid: {path} needs a non-empty list of numbers, got {column!r}")
+        check_number(type(config).__name__, path, array)
     settings = [dict(zip(paths, combo)) for combo in itertools.product(*values.values())]
     for path in paths:
         column = jnp.asarray([s[path] for s in settings], jnp.float32)
         config = _replace_path(config, path, column)
+    _validate(config)  # ranges: each config's own rules, elementwise over the swept values
     return config, in_axes(config, *paths), settings
