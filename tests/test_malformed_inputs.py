@@ -3,6 +3,7 @@ malformed inputs (random dtypes and shapes, NaN/inf, JSON of any type, truncatio
 flips): every case raises the library's own error with a message, or loads exactly what was
 written. Never another exception, never a silently different load."""
 
+import atexit
 import functools
 import json
 import os
@@ -143,8 +144,10 @@ def saved_agent():
     network = NetworkConfig((8,), "tanh")
     params = jax.jit(PolicyNetworks.create(ENV.action_space, network).init, static_argnums=1)(
         jax.random.key(0), ENV.obs_dim)
-    directory = save_agent(os.path.join(tempfile.mkdtemp(prefix="jgail-malformed-"), "agent"), params,
-                           RunningStats.create(ENV.obs_dim), make_spec(ENV, network, False))
+    parent = tempfile.mkdtemp(prefix="jgail-malformed-")
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    directory = save_agent(os.path.join(parent, "agent"), params, RunningStats.create(ENV.obs_dim),
+                           make_spec(ENV, network, False))
     return directory, params, load_agent(directory)[2]
 
 
