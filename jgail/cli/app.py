@@ -15,32 +15,72 @@ import argparse
 import sys
 
 from jgail import generators
-from jgail.cli import imitation, training
-from jgail.cli.args import UsageError, add_env_args
+from jgail.cli import imitation, inspect, runs, sweeping, training
+from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
+from jgail.run import compile_cache
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jgail", description=__doc__.split("\n\n")[0])
+    cache = top.add_mutually_exclusive_group()
+    cache.add_argument("--compile-cache", metavar="DIR", default=None,
+                       help=f"persistent compilation cache (default: ${compile_cache.ENV_VAR}, "
+                            "else $XDG_CACHE_HOME/jgail/jax-compile-cache)")
+    cache.add_argument("--no-compile-cache", dest="compile_cache", action="store_const", const="",
+                       help="compile everything afresh, read and write no cache")
     sub = top.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("expert", help="train a PPO expert on the environment reward")
-    add_env_args(p)
-    p.add_argument("--out", required=True, help="directory for the checkpoint and summary.json")
+    subparsers = {}
+    p = subparsers["expert"] = sub.add_parser("expert", help="train a PPO expert on the environment reward")
+    add_env_args(p, required=False)
+    p.add_argument("--out", help="run directory: the best seed's policy (agent/), logs, checkpoints, summary.json")
     p.add_argument("--total-timesteps", type=int, default=None, help="env steps per seed")
     p.add_argument("--seeds", type=int, default=4, help="seeds trained in one vmapped call; the best is kept")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
+    add_run_args(p)
 
-    p = sub.add_parser("collect", help="roll out an expert and write a demonstration dataset")
+    p = subparsers["collect"] = sub.add_parser("collect", help="roll out an expert and write a demonstration dataset")
     p.add_argument("--expert", required=True, help="directory written by `jgail expert`")
     p.add_argument("--episodes", type=int, required=True, help="episodes to roll out")
     p.add_argument("--min-return", type=float, default=None, help="keep only episodes with return >= R")
     p.add_argument("--keep-first", type=int, default=None, help="then keep only the first K episodes")
-    p.add_argument("--out", required=True, help="dataset file (.npz)")
+    p.add_argument("--out", required=True, help="dataset file (.npz is added if missing)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset file")
+
+    p = subparsers["gail"] = sub.add_parser(
+        "gail", help="imitate demonstrations with GAIL (the env reward is never used)")
+    _add_gail_args(p)
+
+    p = subparsers["sweep"] = sub.add_parser(
+        "sweep", help="GAIL over seeds x a grid of numeric settings in one compiled call, with aggregates")
+    _add_gail_args(p)
+    sweeping.add_args(p)
+
+    p = subparsers["bc"] = sub.add_parser("bc", help="behavioural cloning on demonstrations")
+    _add_imitation_args(p)
+    p.add_argument("--updates", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    p.add_argument("--config", default=None, help="a run's config.json: its arguments become the defaults")
+
+    p = subparsers["eval"] = sub.add_parser("eval", help="evaluate a saved policy (agent checkpoint or run directory)")
+    p.add_argument("path", metavar="CKPT_OR_RUN_DIR")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--greedy", action="store_true", help="argmax/mean actions (an extra; sampled is the default)")
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("gail", help="imitate demonstrations with GAIL (the env reward is never used)")
+    p = subparsers["plot"] = sub.add_parser("plot", help="learning curves of one or more runs, as a PNG")
+    p.add_argument("runs", metavar="RUN_DIR", nargs="+")
+    p.add_argument("--out", default=None, help="PNG file (default: RUN_DIR/curves.png of the first run)")
+    top.subparsers = subparsers
+    return top
+
+
+def _add_gail_args(p):
+    """The flags of `jgail gail`, shared by `jgail sweep`."""
     _add_imitation_args(p)
     p.add_argument("--generator", choices=generators.names(), default="ppo", help="policy optimiser")
     p.add_argument("--reward", choices=REWARD_NAMES, default=None,
@@ -56,34 +96,53 @@ def parser() -> argparse.ArgumentParser:
                    help="DAC absorbing states at true episode ends (default: on)")
     p.add_argument("--airl", action="store_true", help="AIRL discriminator (implies --reward airl)")
     p.add_argument("--bc-warmstart", type=int, default=0, help="BC updates before adversarial training")
-
-    p = sub.add_parser("bc", help="behavioural cloning on demonstrations")
-    _add_imitation_args(p)
-    p.add_argument("--updates", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=1e-3)
-    return top
+    add_run_args(p)
 
 
 def _add_imitation_args(p):
-    add_env_args(p)
-    p.add_argument("--demos", required=True, help="dataset written by `jgail collect` (.npz)")
-    p.add_argument("--out", required=True, help="directory for summary.json and metrics.npz")
+    add_env_args(p, required=False)
+    p.add_argument("--demos", help="dataset written by `jgail collect` (.npz)")
+    p.add_argument("--out", help="run directory: summary.json, config.json, run.json, metrics")
     p.add_argument("--seeds", type=int, default=8, help="seeds trained in one vmapped call")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
 
 
-RUNNERS = {"expert": training.expert, "collect": training.collect,
-           "gail": imitation.run_gail, "bc": imitation.run_bc}
+RUNNERS = {"expert": training.expert, "collect": training.collect, "gail": imitation.run_gail,
+           "sweep": sweeping.run_sweep, "bc": imitation.run_bc, "eval": inspect.run_eval, "plot": inspect.run_plot}
+
+
+def parse(argv=None) -> argparse.Namespace:
+    """Parse `argv`; with `--config FILE` or `--resume RUN_DIR` the saved run's arguments become
+    the defaults (flags given now still win; --resume then checks the config is unchanged)."""
+    top = parser()
+    args = top.parse_args(argv)
+    source = getattr(args, "resume", None) or getattr(args, "config", None)
+    if source:
+        saved = runs.load_config(source)
+        if saved["command"] != args.command:
+            raise UsageError(f"{source} holds a `jgail {saved['command']}` run, not `jgail {args.command}`")
+        sub = top.subparsers[args.command]
+        sub.set_defaults(**{k: v for k, v in saved["args"].items() if k != "command"})
+        args = top.parse_args(argv)
+        if getattr(args, "resume", None):
+            args.out = args.resume
+    return args
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    command = "?"
     try:
+        args = parse(argv)
+        command = args.command
+        compile_cache.enable(args.compile_cache)  # before anything compiles; an unusable directory only warns
         return RUNNERS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError) as err:
-        print(f"jgail {args.command}: error: {err}", file=sys.stderr)
+        print(f"jgail {command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside the driver (which checkpoints first): stop quietly
+        print(f"jgail {command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ Memory: `--max-parallel N` runs the cells in groups of N, one after the other; e
 result does not depend on the grouping. Devices: each group's cells are split over the local
 devices (the group size must divide by their number). Processes: each process takes a
 contiguous share of the cells; results are gathered on process 0, which writes the tables.
+A multi-process sweep writes no checkpoints yet (orbax writes host arrays from process 0
+only; a global-array driver is the fix), so it cannot be resumed; a finished group's
+`results.json` is still reused.
 """
 
 from __future__ import annotations
@@ -153,12 +156,13 @@ def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
         with open(results) as f:
             saved = json.load(f)
         return np.asarray(saved["eval_return"]), np.asarray(saved["nonfinite_iteration"])
-    resume = os.path.isdir(os.path.join(group_dir, "checkpoints"))
+    single = jax.process_count() == 1  # multi-process: no checkpoints yet (see driver.drive)
+    resume = single and os.path.isdir(os.path.join(group_dir, "checkpoints"))
     keys = jax.random.wrap_key_data(cell_keys[start:stop])
     cells = (keys, jax.tree.map(lambda x: x[start:stop], config))
     job = gail_cells_job(base, expert, args.eval_episodes)
     group_args = argparse.Namespace(**{**vars(args), "out": group_dir, "resume": resume})
-    result = runs.drive(job, cells, group_args)
+    result = runs.drive(job, cells, group_args, checkpoint=single)
     state = result.state
 
     def score(index, params, obs_stats):

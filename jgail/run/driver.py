@@ -97,6 +97,11 @@ def _to_saveable(tree):
     return jax.tree.map(leaf, tree)
 
 
+def _host_copy(tree):
+    """The state as host NumPy arrays: saved alike from any device layout or process count."""
+    return jax.tree.map(np.asarray, jax.device_get(_to_saveable(tree)))
+
+
 def _from_saved(saved, template):
     def leaf(x, t):
         if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
@@ -110,17 +115,13 @@ def checkpoint_manager(run_dir: str, keep: int = 3):
     import orbax.checkpoint as ocp  # slow to import; only the driver needs it
 
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
-    if jax.process_count() > 1:  # each process checkpoints its own share of the seeds, on its own
-        me = jax.process_index()
-        options.multiprocessing_options = ocp.options.MultiprocessingOptions(
-            primary_host=me, active_processes={me}, barrier_sync_key_prefix=f"process{me}")
     return ocp.CheckpointManager(os.path.abspath(os.path.join(run_dir, CHECKPOINT_DIR)), options=options)
 
 
 def save_state(manager, iteration: int, state) -> None:
     import orbax.checkpoint as ocp
 
-    manager.save(iteration, args=ocp.args.StandardSave(_to_saveable(state)))
+    manager.save(iteration, args=ocp.args.StandardSave(_host_copy(state)))
     manager.wait_until_finished()
 
 
@@ -228,14 +229,16 @@ class _StopOnSignal:
 def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
           keep: int = 3, eval_every: int = 0, eval_key: jax.Array | None = None, tensorboard: bool = False,
           resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None,
-          shard: bool = True) -> Result:
+          shard: bool = True, checkpoint: bool = True) -> Result:
     """Train the batch of seeds `keys` (a key array [S], or any pytree of per-seed inputs with
     leading axis S that `job.init` takes) in chunks; see the module docstring.
 
     `eval_every` (chunks, 0 = never) adds `eval_return` to the log. `describe(postfix)` may
     add to the progress bar. With `shard` and several local devices, the seed axis is split
     over them (S must divide by their number); the data is replicated. Raises `Interrupted`
-    after checkpointing on SIGINT/SIGTERM.
+    after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints (each process
+    of a multi-process sweep trains its own share: orbax would write host arrays from process 0
+    only), and a signal then stops without one.
     """
     if chunk_iterations < 1 or checkpoint_every < 1 or keep < 1 or eval_every < 0:
         raise ValueError("chunk_iterations, checkpoint_every and keep must be >= 1, eval_every >= 0")
@@ -244,7 +247,9 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     chunk_iterations = min(chunk_iterations, job.num_iterations)
     init = jax.jit(jax.vmap(job.init, in_axes=(0, None)))
     template = jax.eval_shape(init, keys, job.data)
-    manager = checkpoint_manager(run_dir, keep)
+    manager = checkpoint_manager(run_dir, keep) if checkpoint else None
+    if resume and manager is None:
+        raise ValueError("resume needs checkpoints (checkpoint=True)")
     resumed_from = None
     if resume:
         resumed_from, state = restore_state(manager, template)
@@ -289,7 +294,7 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
             chunks_done += 1
             _advance(bar, active, metrics, iteration, job, seeds, train_start, start_iteration, describe)
             done = iteration >= job.num_iterations
-            if done or chunks_done % checkpoint_every == 0 or stop.signum is not None:
+            if manager is not None and (done or chunks_done % checkpoint_every == 0 or stop.signum is not None):
                 save_state(manager, iteration, state)
             if stop.signum is not None and not done:
                 bar and bar.close()
