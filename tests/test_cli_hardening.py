@@ -129,3 +129,49 @@ def test_ctrl_c_during_set_up_prints_no_traceback_and_leaves_no_empty_run(tmp_pa
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert not os.path.exists(out)
+
+
+def test_the_default_episode_cap_spelled_out_is_the_same_env(tmp_path):
+    # A CartPole-v1 dataset collected at the default cap (500) with --max-episode-steps 500.
+    env = envs.make("CartPole-v1")
+    path = demos.save(demos.collect(jax.random.key(0), env, scripted.cartpole, 1, greedy=True), tmp_path / "d.npz")
+    assert cli.main(["bc", "--env", "CartPole-v1", "--max-episode-steps", "500", "--demos", str(path),
+                     "--out", str(tmp_path / "bc"), "--updates", "5", "--seeds", "1", "--eval-episodes", "2"]) == 0
+
+
+@pytest.mark.parametrize("flag", [["--disc-lr", "inf"], ["--ent-coef", "nan"], ["--disc-lr", "-1"]])
+def test_non_finite_or_out_of_range_numbers_are_refused_before_training(flag, demo_file, tmp_path, capsys,
+                                                                        no_training):
+    err = _error(capsys, ["gail", *ENV, "--demos", str(demo_file), "--out", str(tmp_path / "g"), *flag])
+    assert flag[0] in err, err
+
+
+def test_bc_refuses_a_negative_learning_rate(demo_file, tmp_path, capsys, no_training):
+    err = _error(capsys, ["bc", *ENV, "--demos", str(demo_file), "--out", str(tmp_path / "b"), "--lr", "-0.1"])
+    assert "--lr" in err
+
+
+def test_a_seed_that_goes_non_finite_is_reported_and_the_command_fails(demo_file, tmp_path, monkeypatch, capsys):
+    from jgail.cli import imitation
+
+    real_job = imitation.gail_job
+
+    def poisoned_job(config, expert, eval_episodes):
+        job = real_job(config, expert, eval_episodes)
+
+        def init(key, data):  # seed 1 of 2 starts with a NaN weight (the second key of the split)
+            state = job.init(key, data)
+            poison = jax.random.key_data(key)[-1] == jax.random.key_data(jax.random.split(jax.random.key(0), 2)[1])[-1]
+            params = jax.tree.map(lambda x: jax.numpy.where(poison, jax.numpy.nan, x), state.agent.params)
+            return state.replace(agent=state.agent.replace(params=params))
+
+        return job.__class__(**{**job.__dict__, "init": init})
+
+    monkeypatch.setattr(imitation, "gail_job", poisoned_job)
+    out = tmp_path / "nan"
+    code = cli.main(["gail", *ENV, "--demos", str(demo_file), "--out", str(out), "--seeds", "2",
+                     "--total-timesteps", "2048", "--eval-episodes", "2", "--no-progress"])
+    assert code == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["nonfinite_iteration_per_seed (-1: finite)"] == [-1, 0]
+    assert "non-finite in seed(s) [1]" in capsys.readouterr().out

@@ -42,7 +42,7 @@ def _load_inputs(args):
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
     env = envs.make(args.env, **env_options(args))
     data = demos.load(args.demos, env=env)
-    demos.check_env_options(data, env.name, env.spec()["env_options"])
+    demos.check_env(data, env)  # effective settings: --max-episode-steps 500 equals CartPole-v1's default
     return env, data
 
 
@@ -60,8 +60,7 @@ def _evaluate_seeds(key, env, nets, params, obs_stats, episodes):
 def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, metrics, extra):
     random_return = float(evaluate_fn(jax.random.key(args.seed + 7), env, random_policy(env.action_space),
                                       args.eval_episodes)["mean_return"])
-    known = data.metadata.get("expert_return_mean")
-    expert_return = None if known is None or not np.isfinite(known) else float(known)
+    expert_return = demos.expert_return(data)
     span = None if expert_return is None else expert_return - random_return
     if span is None or abs(span) < 1e-8:
         normalised = None  # no expert return in the dataset (or expert == random): no normalised score

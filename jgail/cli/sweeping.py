@@ -186,8 +186,7 @@ def gail_cells_job(base, expert, eval_episodes: int):
 def _report(args, env, data, settings, returns, flags, wall: float) -> None:
     random_return = float(evaluate_fn(jax.random.key(args.seed + 7), env, random_policy(env.action_space),
                                       args.eval_episodes)["mean_return"])
-    known = data.metadata.get("expert_return_mean")
-    expert_return = None if known is None or not np.isfinite(known) else float(known)
+    expert_return = demos.expert_return(data)
     normalised = expert_return is not None and abs(expert_return - random_return) > 1e-8
     scores = (returns - random_return) / (expert_return - random_return) if normalised else returns
     value = "normalised score" if normalised else "return"
