@@ -60,6 +60,7 @@ def test_environment_reward_never_reaches_the_learner(expert):
     assert np.nanmax(results[1][1]) > 100 * np.nanmax(results[0][1])  # recorded, never used
 
 
+@pytest.mark.slow
 def test_gail_learns_cartpole_from_one_episode_and_beats_random(expert):
     one_episode = demos.to_jax(demos.filter_episodes(expert, first_k=1))
     config = _config().replace(num_envs=8, num_steps=128, total_timesteps=8 * 128 * 80)
@@ -87,6 +88,7 @@ def test_bad_reward_name_lists_valid_ones(expert):
         gail.init(jax.random.key(0), _config(reward="neg_log_d"), demos.to_jax(expert))
 
 
+@pytest.mark.slow
 def test_behavioural_cloning_imitates_the_controller(expert):
     config = bc.BCConfig(num_updates=500)
     data = demos.to_jax(expert)

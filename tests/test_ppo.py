@@ -32,6 +32,7 @@ def _small_config(**generator):
                        total_timesteps=8 * 128 * 80)
 
 
+@pytest.mark.slow
 def test_ppo_learns_cartpole():
     config = _small_config()
     keys = jax.random.split(jax.random.key(0), 2)

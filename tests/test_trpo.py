@@ -184,6 +184,7 @@ def test_trpo_is_a_generator_selectable_by_name():
     assert isinstance(generators.config_for("trpo", max_kl=0.02), TRPOConfig)
 
 
+@pytest.mark.slow
 def test_trpo_learns_cartpole_from_the_environment_reward():
     config = rl.RLConfig(
         env=make("CartPole-v1"),
