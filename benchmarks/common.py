@@ -1,7 +1,10 @@
 """Shared plumbing for benchmark scripts: timing, tables, machine-readable results.
 
 Each script prints a markdown table and writes JSON (and the same table as .md) next to
-it under benchmarks/results/, atomically.
+it under benchmarks/results/, atomically, both stamped with what made the numbers: date,
+device, jax/jaxlib/jgail versions and the git commit (and whether the tree differed from
+it). `python -m benchmarks NAME --quick` sends results to benchmarks/results/quick/
+(`use_results_dir`), so a smoke run never overwrites a full one.
 
 Benchmarks compile through the persistent compilation cache (`jgail.run.compile_cache`;
 JGAIL_COMPILE_CACHE="" turns it off), so a compile time is cold (compiled) or warm
@@ -10,8 +13,12 @@ JGAIL_COMPILE_CACHE="" turns it off), so a compile time is cold (compiled) or wa
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import os
 import platform
+import subprocess
+import sys
 import time
 
 import jax
@@ -19,7 +26,11 @@ import jax
 from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.run import compile_cache
 
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS_DIR = os.path.join(REPO, "benchmarks", "results")
+QUICK_RESULTS_DIR = os.path.join(RESULTS_DIR, "quick")
+_results_dir = RESULTS_DIR  # where write_results puts files when a script gives no out_dir
+COMMAND: str | None = None  # how the benchmark was invoked, when not from its own command line
 COMPILES: list[dict] = []  # one record per compile_and_run call, written with the results
 _cache_hits = 0  # programs loaded from the persistent cache so far in this process
 
@@ -54,10 +65,64 @@ def compile_and_run(fn, *args):
     return out, compile_s, run_s
 
 
+def use_results_dir(path: str) -> None:
+    """Send later `write_results` calls without an explicit out_dir to `path`."""
+    global _results_dir
+    _results_dir = path
+
+
+def _git(*args) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def source_version() -> dict:
+    """The git commit the numbers come from, and whether the working tree differed from it
+    in what runs (jgail/, benchmarks/, pyproject.toml): a hash of that diff, so two results
+    say whether they measured the same code."""
+    commit = _git("rev-parse", "HEAD")
+    diff = _git("diff", "HEAD", "--", "jgail", "benchmarks", "pyproject.toml")
+    untracked = _git("ls-files", "--others", "--exclude-standard", "--", "jgail", "benchmarks")
+    changed = bool(diff) or bool(untracked)
+    digest = hashlib.sha256(((diff or "") + (untracked or "")).encode()).hexdigest()[:12] if changed else None
+    return {"git_commit": commit, "uncommitted_changes": changed if commit else None, "diff_sha256": digest}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
+
+
 def machine() -> dict:
+    """Where and with what the numbers were measured."""
+    import jaxlib
+    import numpy as np
+
+    from jgail import __version__ as jgail_version
+
     device = jax.devices()[0]
-    return {"platform": device.platform, "device": str(device.device_kind), "cpus": os.cpu_count(),
-            "jax": jax.__version__, "python": platform.python_version()}
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "platform": device.platform, "device": str(device.device_kind), "devices": jax.device_count(),
+            "cpus": os.cpu_count(), "cpu_model": _cpu_model(), "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+            "jgail": jgail_version, "numpy": np.__version__, "python": platform.python_version(),
+            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "command": COMMAND or " ".join([os.path.basename(sys.executable)] + sys.argv), **source_version()}
+
+
+def stamp(info: dict) -> str:
+    """One markdown line saying what made the numbers."""
+    commit = (info.get("git_commit") or "unknown")[:10]
+    if info.get("uncommitted_changes"):
+        commit += f" + uncommitted changes (diff {info['diff_sha256']})"
+    device = info["device"] if info["platform"] != "cpu" else f"CPU, {info['cpus']} cores ({info['cpu_model']})"
+    return (f"_Measured {info['date']} on {device}; jax {info['jax']}, jaxlib {info['jaxlib']}, jgail {info['jgail']}, "
+            f"commit {commit}; load average at the end {info['load_average_1m']:.1f}._")
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -70,12 +135,13 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
 
 
 def write_results(name: str, payload: dict, table: str, out_dir: str | None = None) -> str:
-    """Write <name>.json and <name>.md atomically; returns the JSON path."""
-    out_dir = out_dir or RESULTS_DIR
+    """Write <name>.json and <name>.md atomically, both stamped (`machine`); returns the JSON path."""
+    out_dir = out_dir or _results_dir
     os.makedirs(out_dir, exist_ok=True)
+    info = machine()
     path = os.path.join(out_dir, f"{name}.json")
-    write_json_atomic(path, {"machine": machine(), **payload, **({"compiles": COMPILES} if COMPILES else {})})
-    atomic_write(os.path.join(out_dir, f"{name}.md"), lambda f: f.write(table + "\n"))
+    write_json_atomic(path, {"machine": info, **payload, "compiles": COMPILES})
+    atomic_write(os.path.join(out_dir, f"{name}.md"), lambda f: f.write(table + "\n\n" + stamp(info) + "\n"))
     return path
 
 
