@@ -14,8 +14,10 @@ TRPO with the paper's 100x100, each plain run on its GAIL run's network). Two wa
 
 Each compiled call runs `--repeats` times, all calls interleaved (a burst of other load hits
 every method alike), and the fastest is kept. CartPole (cap 200) adds rows that take GAIL-PPO
-apart: one discriminator step per iteration instead of five, and the GAIL step alone
-(discriminator update and relabelling on fixed batches).
+apart: steady with the config batched per seed (what vmap(init) then vmap(run) gives, as the
+run driver does: the discriminator's gradient-penalty `lax.cond` then becomes a select that
+computes the penalty at weight 0), one discriminator step per iteration instead of five, and
+the GAIL step alone (discriminator update and relabelling on one fixed batch).
 """
 
 from __future__ import annotations
@@ -114,23 +116,33 @@ def build(task: str, seeds: int, iterations: int, diagnose: bool):
     runs = {"raw env": {"whole": (jax.vmap(raw_steps(env, gail_ppo.num_envs, iterations * gail_ppo.num_steps)),
                                   (keys,)), "steady": None}}
 
-    def on_policy(name, config, with_expert):
+    def on_policy(name, config, with_expert, batched_config=False):
+        """whole: vmapped train. steady: vmapped run on a state whose config stays unbatched, as in
+        train (vmap(init) broadcasts every leaf of the state, the config's numbers too)."""
         if with_expert:
-            train = jax.vmap(gail.train, (0, None, None))
-            init = jax.jit(jax.vmap(lambda k: gail.init(k, config, expert)))
-            run = jax.vmap(lambda s, e: gail.run(s, e, iterations), (0, None))
-            runs[name] = {"whole": (train, (keys, config, expert)), "steady": (run, (init(keys), expert))}
+            train, args = jax.vmap(gail.train, (0, None, None)), (keys, config, expert)
+            state = jax.jit(jax.vmap(lambda k: gail.init(k, config, expert)))(keys)
+            step = lambda s, e: gail.run(s, e, iterations)
         else:
-            train = jax.vmap(rl.train, (0, None))
-            init = jax.jit(jax.vmap(lambda k: rl.init(k, config)))
-            run = jax.vmap(lambda s: rl.run(s, iterations))
-            runs[name] = {"whole": (train, (keys, config)), "steady": (run, (init(keys),))}
+            train, args = jax.vmap(rl.train, (0, None)), (keys, config)
+            state = jax.jit(jax.vmap(lambda k: rl.init(k, config)))(keys)
+            step = lambda s, e: rl.run(s, iterations)
+        if batched_config:  # what vmap(init) then vmap(run) gives, as the run driver does
+            run = jax.vmap(step, (0, None))
+        else:
+            axes = jax.tree.map(lambda _: 0, state).replace(config=None)
+            state = state.replace(config=config)
+            run = jax.vmap(step, (axes, None), (axes, 0))
+        runs[name] = {"whole": (train, args), "steady": (run, (state, expert))}
+        if batched_config:
+            runs[name] = {"steady": runs[name]["steady"]}
 
     on_policy("PPO", plain(gail_ppo), False)
     on_policy("GAIL-PPO", gail_ppo, True)
     on_policy("TRPO", plain(gail_trpo), False)
     on_policy("GAIL-TRPO", gail_trpo, True)
     if diagnose:
+        on_policy("GAIL-PPO, config batched per seed", gail_ppo, True, batched_config=True)
         one_step = gail_ppo.replace(discriminator=gail_ppo.discriminator.replace(num_updates=1))
         on_policy("GAIL-PPO, 1 D step/iter", one_step, True)
         runs["GAIL step alone (5 D steps + relabel)"] = {
@@ -152,15 +164,15 @@ def measure(task: str, seeds: int, iterations: int, repeats: int, diagnose: bool
     # steady: first advance each state by one call, so the timed calls start from iteration N
     for (name, mode), (fn, args) in list(compiled.items()):
         if mode == "steady":
-            state, *rest = args
             advanced, _ = jax.block_until_ready(fn(*args))
-            compiled[(name, mode)] = (fn, (advanced, *rest))
-    times = {key: [] for key in compiled}
+            compiled[(name, mode)] = (fn, (advanced, *args[1:]))
+    times, cpu_times = {key: [] for key in compiled}, {key: [] for key in compiled}
     for _ in range(repeats):
         for key, (fn, args) in compiled.items():
-            start = time.perf_counter()
+            cpu_start, start = time.process_time(), time.perf_counter()
             jax.block_until_ready(fn(*args))
             times[key].append(time.perf_counter() - start)
+            cpu_times[key].append(time.process_time() - cpu_start)
     steps = seeds * iterations * config.batch_size
     rows = []
     for (name, mode), values in times.items():
@@ -168,20 +180,30 @@ def measure(task: str, seeds: int, iterations: int, repeats: int, diagnose: bool
         rows.append({"task": task, "method": name, "timing": mode, "seeds": seeds,
                      "envs x steps": f"{config.num_envs}x{config.num_steps}", "iterations": iterations,
                      "run_s (min)": best, "env_steps_per_s": steps / best, "us_per_env_step": 1e6 * best / steps,
-                     "run_s_all": values, "compile_s": compile_s[(name, mode)]})
-    t = {(r["method"], r["timing"]): r["run_s (min)"] for r in rows}
+                     "cpu_s (min)": min(cpu_times[(name, mode)]), "run_s_all": values,
+                     "cpu_s_all": cpu_times[(name, mode)], "compile_s": compile_s[(name, mode)]})
+    wall = {(r["method"], r["timing"]): r["run_s (min)"] for r in rows}
+    cpu = {(r["method"], r["timing"]): r["cpu_s (min)"] for r in rows}
+    return {"task": task, "env": env.spec(), "rows": rows, "ratios": ratios_of(wall, diagnose),
+            "ratios_cpu_time": ratios_of(cpu, diagnose)}
+
+
+def ratios_of(t: dict, diagnose: bool) -> dict:
+    """Time per env step of one method over another (the same steps, so a ratio of times)."""
     ratios = {}
     for mode in ("whole", "steady"):
         ratios[f"GAIL-PPO / PPO, {mode}"] = t[("GAIL-PPO", mode)] / t[("PPO", mode)]
         ratios[f"GAIL-TRPO / TRPO, {mode}"] = t[("GAIL-TRPO", mode)] / t[("TRPO", mode)]
     ratios["PPO / raw env, whole"] = t[("PPO", "whole")] / t[("raw env", "whole")]
     if diagnose:
+        ratios["GAIL-PPO config batched / PPO, steady"] = t[("GAIL-PPO, config batched per seed", "steady")] / t[
+            ("PPO", "steady")]
         for mode in ("whole", "steady"):
             ratios[f"GAIL-PPO 1 D step / PPO, {mode}"] = t[("GAIL-PPO, 1 D step/iter", mode)] / t[("PPO", mode)]
         gail_step = t[("GAIL step alone (5 D steps + relabel)", "whole")]
         ratios["GAIL step alone / PPO, whole"] = gail_step / t[("PPO", "whole")]
         ratios["(PPO + GAIL step alone) / PPO, whole"] = 1 + gail_step / t[("PPO", "whole")]
-    return {"task": task, "env": env.spec(), "rows": rows, "ratios": ratios}
+    return ratios
 
 
 def parse_args(argv):
@@ -192,11 +214,13 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-diagnose", dest="diagnose", action="store_false",
                         help="skip the CartPole (cap 200) rows that take GAIL-PPO apart")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, 2 iterations, 1 repeat")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: CartPole (cap 200) and the brax task, 2 seeds, 2 iterations, 1 repeat")
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.iterations, args.repeats = args.seeds or 2, args.iterations or 2, 1
+        args.seeds, args.iterations, args.repeats, args.diagnose = args.seeds or 2, args.iterations or 2, 1, False
+        args.envs = [e for e in args.envs if e != "cartpole"] if args.envs == list(TASKS) else args.envs
     return args
 
 
@@ -214,14 +238,16 @@ def main(argv=None):
         print(markdown_table(part["rows"], ["method", "timing", "run_s (min)", "env_steps_per_s", "us_per_env_step"]))
         print({k: round(v, 3) for k, v in part["ratios"].items()}, flush=True)
     columns = ["task", "method", "timing", "seeds", "envs x steps", "iterations", "run_s (min)", "env_steps_per_s",
-               "us_per_env_step", "compile_s"]
-    ratio_rows = [{"task": p["task"], **{k: v for k, v in p["ratios"].items()}} for p in parts]
+               "us_per_env_step", "cpu_s (min)", "compile_s"]
+    ratio_rows = [{"task": p["task"], "clock": clock, **p[key]} for p in parts
+                  for clock, key in (("wall", "ratios"), ("process CPU", "ratios_cpu_time"))]
     ratio_columns = list(dict.fromkeys(k for r in ratio_rows for k in r))
     table = "\n\n".join([
         f"Env steps per second (all seeds together; compile excluded; min of {args.repeats} interleaved repeats). "
         "whole = compiled train (init + N iterations), steady = compiled run(state, N) from a state N iterations in.",
         markdown_table([r for p in parts for r in p["rows"]], columns),
-        "Time per env step, ratios:",
+        "Time per env step, ratios (wall clock, and this process's CPU time, which other load on the machine "
+        "disturbs less):",
         markdown_table(ratio_rows, ratio_columns),
     ])
     print(table)
