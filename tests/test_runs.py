@@ -109,18 +109,20 @@ def test_a_crash_while_checkpointing_leaves_the_previous_checkpoint_to_resume_fr
 
     result = driver.drive(job, keys, str(tmp_path), chunk_iterations=2, progress=False, resume=True)
     assert result.resumed_from == 2
-    whole, _ = jax.jit(jax.vmap(rl.train, (0, None)))(keys, config)
-    jax.tree.map(np.testing.assert_array_equal, whole.agent.params, result.state.agent.params)
+    uninterrupted = driver.drive(job, keys, str(tmp_path / "again"), chunk_iterations=2, progress=False)
+    jax.tree.map(np.testing.assert_array_equal, uninterrupted.state.agent.params, result.state.agent.params)
 
 
-def test_chunks_reuse_one_compiled_program_and_equal_one_whole_call(tmp_path):
+def test_chunks_reuse_one_compiled_program_and_match_one_whole_call(tmp_path):
     job, config = _small_job()
     keys = jax.random.split(jax.random.key(2), 2)
     # 6 iterations in chunks of 4: the second chunk runs 2 and skips 2 inside the same program.
     result = driver.drive(job, keys, str(tmp_path), chunk_iterations=4, progress=False)
+    # The whole-run program is a different XLA program: equal up to float32 rounding.
     whole, metrics = jax.jit(jax.vmap(rl.train, (0, None)))(keys, config)
-    jax.tree.map(np.testing.assert_array_equal, whole.agent.params, result.state.agent.params)
-    np.testing.assert_array_equal(np.asarray(metrics["policy_loss"]), result.metrics["policy_loss"])
+    close = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    jax.tree.map(close, whole.agent.params, result.state.agent.params)
+    close(np.asarray(metrics["policy_loss"]), result.metrics["policy_loss"])
     records = driver.read_log(str(tmp_path))
     assert len(records) == 6 * 2 and {r["iteration"] for r in records} == set(range(1, 7))
     header = (tmp_path / driver.METRICS_CSV).read_text().splitlines()[0]

@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from jgail import generators
-from jgail.cli import imitation, inspect, runs, sweeping, training
+from jgail.cli import imitation, imports, inspect, runs, sweeping, training
 from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
 from jgail.run import compile_cache
@@ -42,8 +42,12 @@ def parser() -> argparse.ArgumentParser:
     add_run_args(p)
 
     p = subparsers["collect"] = sub.add_parser("collect", help="roll out an expert and write a demonstration dataset")
-    p.add_argument("--expert", required=True, help="directory written by `jgail expert`")
-    p.add_argument("--episodes", type=int, required=True, help="episodes to roll out")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--expert", help="directory written by `jgail expert`")
+    source.add_argument("--from-minari", metavar="DATASET_ID_OR_PATH",
+                        help="import a Minari dataset instead (with --env; pip install -e '.[minari]')")
+    add_env_args(p, required=False)
+    p.add_argument("--episodes", type=int, default=None, help="episodes to roll out (with --expert)")
     p.add_argument("--min-return", type=float, default=None, help="keep only episodes with return >= R")
     p.add_argument("--keep-first", type=int, default=None, help="then keep only the first K episodes")
     p.add_argument("--out", required=True, help="dataset file (.npz is added if missing)")
@@ -108,7 +112,7 @@ def _add_imitation_args(p):
     p.add_argument("--eval-episodes", type=int, default=100)
 
 
-RUNNERS = {"expert": training.expert, "collect": training.collect, "gail": imitation.run_gail,
+RUNNERS = {"expert": training.expert, "collect": imports.collect, "gail": imitation.run_gail,
            "sweep": sweeping.run_sweep, "bc": imitation.run_bc, "eval": inspect.run_eval, "plot": inspect.run_plot}
 
 
