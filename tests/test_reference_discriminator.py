@@ -146,6 +146,14 @@ def test_gradient_penalty_mixes_each_row_of_a_batch_with_leading_dimensions():
                                rtol=1e-5)
 
 
+def test_gradient_penalty_of_a_flat_network_is_one_and_differentiable():
+    # zero input gradients: norm sqrt(0 + 1e-12) = 1e-6, so the penalty is (1e-6 - 1)^2 and its gradient finite
+    flat = {"d": dense_params(0 * W1, B1, W2, B2)}
+    penalty, grads = jax.value_and_grad(disc.gradient_penalty)(flat, STATE, CONFIG, EXPERT, POLICY, KEY, 2)
+    np.testing.assert_allclose(penalty, (1e-6 - 1.0) ** 2, rtol=1e-6)
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(grads))
+
+
 def test_airl_gradient_penalty_differentiates_the_reward_net_g():
     config = CONFIG.replace(kind="airl")
     h = dense_params(W1[:2], B1, -W2, B2)  # h reads observations only
