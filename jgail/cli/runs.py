@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ from jgail.cli.args import UsageError
 from jgail.core.atomic_io import write_json_atomic
 from jgail.core.env import Env
 from jgail.run import driver
+from jgail.run.checkpoint import file_sha256
 
 CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
@@ -116,14 +116,6 @@ def check_same_config(args, config) -> None:
         diffs = [k for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
         raise UsageError(f"--resume {args.out}: the configuration differs from the run's ({', '.join(diffs)}); "
                          f"resume without changing options, or start a new run")
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(name: str) -> str | None:

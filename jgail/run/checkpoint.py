@@ -91,7 +91,7 @@ def checksum(state, spec: dict) -> str:
     return digest.hexdigest()
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -105,7 +105,7 @@ def _state_files(state_path: str) -> dict:
     for root, _, names in os.walk(state_path):
         for name in names:
             full = os.path.join(root, name)
-            files[os.path.relpath(full, state_path).replace(os.sep, "/")] = _file_sha256(full)
+            files[os.path.relpath(full, state_path).replace(os.sep, "/")] = file_sha256(full)
     return dict(sorted(files.items()))
 
 
@@ -206,7 +206,7 @@ def _verify_files(directory: str, state_path: str, recorded: dict):
         path = os.path.join(state_path, *str(name).split("/"))
         if not os.path.isfile(path):
             raise CheckpointError(f"{path} is missing; the checkpoint at {directory} is incomplete")
-        if _file_sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise CheckpointError(f"{path} is damaged (its sha256 differs from the one recorded in "
                                   f"{SPEC_FILE}); restore the checkpoint from a copy or retrain")
 
