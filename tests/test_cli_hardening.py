@@ -93,7 +93,6 @@ def test_runs_are_never_overwritten_silently_and_the_written_path_is_printed(dem
 def test_conflicting_options_are_errors_and_rounding_is_said(demo_file, tmp_path, capsys, no_training):
     base = ["gail", *ENV, "--demos", str(demo_file), "--out", str(tmp_path / "run")]
     assert "cannot be combined with --reward log_d" in _error(capsys, [*base, "--airl", "--reward", "log_d"])
-    assert "cannot be combined with --absorbing" in _error(capsys, [*base, "--airl", "--absorbing"])
     assert "--num-envs" in _error(capsys, [*base, "--num-envs", "0"])
     with pytest.raises(AssertionError, match="training started"):  # valid: the note comes, then training
         cli.main([*base, "--total-timesteps", "1"])

@@ -222,6 +222,32 @@ def test_airl_logit_is_shaped_reward_minus_log_pi():
     np.testing.assert_allclose(jax.nn.sigmoid(logits), d, rtol=1e-5)
 
 
+def test_airl_with_absorbing_states_ends_in_the_absorbing_potential():
+    # f = g(s,a) + gamma * h(s'') - h(s), where s'' is the absorbing state after a true end,
+    # and the absorbing state's own row is f = g(abs) + (gamma - 1) * h(abs) (Kostrikov et al.)
+    config = disc.DiscriminatorConfig(hidden_sizes=(8,), kind="airl", gamma=0.9, normalize_inputs=False,
+                                      absorbing=True)
+    batch = airl_pairs(jax.random.PRNGKey(3), num_pairs=6)
+    absorbing = np.array([0, 0, 0, 0, 1, 1], np.float32)
+    batch = batch.replace(absorbing=jnp.asarray(absorbing))
+    state = init(KEY, config, batch, 2)
+    net = lambda params, x: np.asarray(MLP((8,), "tanh", 1).apply(params, jnp.asarray(x))[..., 0])
+    obs, next_obs = np.asarray(batch.obs), np.asarray(batch.next_obs)
+    terminated = np.asarray(batch.terminated, np.float32)
+    with_flag = lambda x, flag: np.where(flag[:, None] > 0, np.eye(1, x.shape[1] + 1, x.shape[1]),
+                                         np.concatenate([x, np.zeros((len(x), 1))], 1))
+    g_in = with_flag(np.concatenate([obs, np.eye(2)[np.asarray(batch.action)]], 1), absorbing)
+    g = net(state.params["g"], g_in)
+    h_now = net(state.params["h"], with_flag(obs, absorbing))
+    h_next = net(state.params["h"], with_flag(next_obs, np.maximum(absorbing, terminated)))
+    f = g + 0.9 * h_next - h_now
+    np.testing.assert_allclose(disc.logits(state, config, batch, 2), f - np.asarray(batch.log_pi),
+                               rtol=1e-5, atol=1e-6)
+    h_abs = net(state.params["h"], np.eye(1, 4, 3))
+    g_abs = net(state.params["g"], np.eye(1, 6, 5))
+    np.testing.assert_allclose(f[4:], np.repeat(g_abs + (0.9 - 1.0) * h_abs, 2), rtol=1e-5, atol=1e-6)
+
+
 def test_airl_update_runs_and_reduces_loss():
     config = disc.DiscriminatorConfig(hidden_sizes=(16,), kind="airl", batch_size=16,
                                       num_updates=50, learning_rate=1e-2)
@@ -268,7 +294,6 @@ def test_bad_config_raises_before_touching_data():
         ({"label_smoothing": 0.5}, r"label_smoothing=0.5: must be in \[0, 0.5\)"),
         ({"kind": "airl", "input_mode": "state_next_state"},
          "input_mode to 'state_action' or 'state'"),
-        ({"kind": "airl", "absorbing": True}, "absorbing=False"),
     ],
 )
 def test_invalid_settings_explain_the_fix(overrides, message):

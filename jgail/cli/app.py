@@ -98,7 +98,8 @@ def _add_gail_args(p):
     p.add_argument("--grad-penalty", type=float, default=None)
     p.add_argument("--absorbing", action=argparse.BooleanOptionalAction, default=None,
                    help="DAC absorbing states at true episode ends (default: on)")
-    p.add_argument("--airl", action="store_true", help="AIRL discriminator (implies --reward airl)")
+    p.add_argument("--airl", action="store_true", help="AIRL discriminator f = g + gamma h' - h "
+                   "(implies --reward airl; keeps absorbing states, turn off with --no-absorbing)")
     p.add_argument("--bc-warmstart", type=int, default=0, help="BC updates before adversarial training")
     add_run_args(p)
 

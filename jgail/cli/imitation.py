@@ -105,8 +105,6 @@ def gail_config_from_args(args, env):
     given = lambda name: getattr(args, name) is not None
     if args.airl and given("reward") and args.reward != "airl":
         raise UsageError(f"--airl scores with AIRL's own reward; it cannot be combined with --reward {args.reward}")
-    if args.airl and args.absorbing:
-        raise UsageError("--airl cannot be combined with --absorbing (absorbing states need the GAIL discriminator)")
     loop = {field: getattr(args, name) for name, field in
             [("total_timesteps", "total_timesteps"), ("num_envs", "num_envs"), ("num_steps", "num_steps"),
              ("reward", "reward")] if given(name)}
@@ -114,7 +112,7 @@ def gail_config_from_args(args, env):
             [("disc_lr", "learning_rate"), ("disc_updates", "num_updates"), ("grad_penalty", "grad_penalty"),
              ("absorbing", "absorbing")] if given(name)}
     if args.airl:
-        disc.update(kind="airl", absorbing=False)
+        disc["kind"] = "airl"  # keeps the preset's absorbing states: without them AIRL's learner ends episodes
         loop["reward"] = "airl"
     generator = config.generator.replace(ent_coef=args.ent_coef) if given("ent_coef") else config.generator
     try:

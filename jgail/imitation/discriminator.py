@@ -7,6 +7,11 @@ kind="gail": ``l = MLP(features(s, a))`` (Ho & Ermon 2016, Algorithm 1, labels s
 kind="airl": ``l = f(s,a,s') - log pi(a|s)`` with the shaped reward
 ``f = g(s,a) + gamma * (1 - terminated) * h(s') - h(s)``, so that
 ``D = exp(f) / (exp(f) + pi(a|s))`` (Fu et al. 2018). ``airl_reward_g`` exports g.
+With ``absorbing=True`` a true end leads to the absorbing state instead of to nothing:
+``f = g(s,a) + gamma * h(abs) - h(s)`` there, and the absorbing state's own transition
+``f(abs) = g(abs) + (gamma - 1) * h(abs)`` (pi(abs) = 1) is scored like any other pair.
+Without it, ``h(s') = 0`` after a true end makes ending a free choice whenever the learned
+rewards are negative, and the learner ends episodes on purpose (seen on CartPole).
 
 Everything below is a pure function of pytrees. Numeric config fields are pytree leaves,
 so ``jax.vmap`` over a batch of configs sweeps them; ``num_actions`` is a Python int (or
@@ -62,10 +67,9 @@ class DiscriminatorConfig(struct.PyTreeNode):
                               "must be a non-empty tuple of positive ints, e.g. (100, 100)")
         for field in ("num_updates", "batch_size"):
             check_count("DiscriminatorConfig", field, getattr(self, field))
-        if self.kind == "airl" and (self.input_mode == "state_next_state" or self.absorbing):
+        if self.kind == "airl" and self.input_mode == "state_next_state":
             raise ConfigError("DiscriminatorConfig: kind='airl' scores (s, a, s') through g and h; "
-                              "set input_mode to 'state_action' or 'state' (g's input) and "
-                              "absorbing=False (absorbing states need kind='gail')")
+                              "set input_mode to 'state_action' or 'state' (g's input)")
         for field, bounds in (  # checked elementwise where concrete (sweeps pass arrays)
             ("learning_rate", {"gt": 0}),
             ("grad_penalty", {"ge": 0}),
@@ -169,12 +173,19 @@ def airl_reward_g(params, state, config, batch, num_actions):
 
 
 def airl_shaped_reward(params, state, config, batch, num_actions):
-    """f(s,a,s') = g(s,a) + gamma * (1 - terminated) * h(s') - h(s), shape [...]."""
+    """f(s,a,s') = g(s,a) + gamma * (1 - terminated) * h(s') - h(s), shape [...]; with
+    absorbing states, h(s') of a true end is h(abs) (and absorbing rows go abs -> abs)."""
     mean, std = state.input_mean[: batch.obs.shape[-1]], state.input_std[: batch.obs.shape[-1]]
-    h = lambda obs: _apply_network(config, params["h"], (obs - mean) / std)  # obs columns' stats
-    not_terminal = 1.0 - batch.terminated.astype(batch.obs.dtype)
+    terminated = batch.terminated.astype(batch.obs.dtype)
     g = airl_reward_g(params, state, config, batch, num_actions)
-    return g + config.gamma * not_terminal * h(batch.next_obs) - h(batch.obs)
+    if not config.absorbing:
+        h = lambda obs: _apply_network(config, params["h"], (obs - mean) / std)  # obs columns' stats
+        return g + config.gamma * (1.0 - terminated) * h(batch.next_obs) - h(batch.obs)
+    is_absorbing = jnp.zeros_like(terminated) if batch.absorbing is None else batch.absorbing
+    h = lambda obs, absorbing: _apply_network(
+        config, params["h"], append_absorbing_indicator((obs - mean) / std, absorbing))
+    next_absorbing = jnp.maximum(is_absorbing, terminated)  # a true end, or already absorbing
+    return g + config.gamma * h(batch.next_obs, next_absorbing) - h(batch.obs, is_absorbing)
 
 
 def discriminator_logits(params, state, config, batch, num_actions):
@@ -259,8 +270,9 @@ def init(key, config, expert_batch, num_actions, *, expert_mask=None) -> Discrim
         mean, std = jnp.zeros(feature_dim), jnp.ones(feature_dim)
     net = MLP(tuple(config.hidden_sizes), config.activation, 1)
     input_dims = {"d": feature_dim + int(config.absorbing)}  # d's input: features (+ indicator)
-    if config.kind == "airl":  # g reads the features, h the observation
-        input_dims = {"g": feature_dim, "h": expert_batch.obs.shape[-1]}
+    if config.kind == "airl":  # g reads the features, h the observation (each + indicator)
+        input_dims = {"g": feature_dim + int(config.absorbing),
+                      "h": expert_batch.obs.shape[-1] + int(config.absorbing)}
     keys = dict(zip(input_dims, jax.random.split(key, len(input_dims))))
     params = {name: net.init(keys[name], jnp.zeros((1, dim))) for name, dim in input_dims.items()}
     opt_state = optax.adam(config.learning_rate).init(params)
