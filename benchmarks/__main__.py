@@ -37,6 +37,7 @@ QUICK_ARGS = {
     "compile_cache": ["--expert-timesteps", "60000", "--gail-timesteps", "8192"],
     "scaling": ["--seeds", "1", "8", "--iterations", "2"],
     "throughput": ["--quick"],
+    "robust_experts": ["--quick"],
 }
 
 
