@@ -1,3 +1,5 @@
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -5,6 +7,8 @@ import pytest
 
 from jgail import envs, evaluation, rl, sweep
 from jgail.core.advantages import gae
+from jgail.generators import ppo
+from jgail.generators.ppo import PPOConfig
 from jgail.presets import CLASSIC_PPO
 
 
@@ -79,3 +83,44 @@ def test_chunked_training_equals_one_run():
     chunked, metrics = run(half, 2)
     assert int(chunked.iteration) == 4 and metrics["env_steps"][-1] == 4 * config.batch_size
     jax.tree.map(np.testing.assert_array_equal, whole.agent.params, chunked.agent.params)
+
+
+def numpy_gae(reward, value, next_value, terminated, truncated, gamma, lam):
+    """An independent reference: per env, a backward loop that stops at every episode end."""
+    advantage = np.zeros_like(reward, dtype=np.float64)
+    for n in range(reward.shape[1]):
+        running = 0.0
+        for t in reversed(range(reward.shape[0])):
+            bootstrap = 0.0 if terminated[t, n] else next_value[t, n]
+            running = 0.0 if (terminated[t, n] or truncated[t, n]) else running
+            running = reward[t, n] + gamma * bootstrap - value[t, n] + gamma * lam * running
+            advantage[t, n] = running
+    return advantage, advantage + value
+
+
+def test_reward_scale_multiplies_the_rewards_the_value_targets_are_built_from():
+    # A stand-in critic whose values are known in numpy: V(obs) = 2 * sum(obs) - 1.
+    nets = types.SimpleNamespace(value=lambda params, stats, obs: 2.0 * obs.sum(-1) - 1.0)
+    rng = np.random.default_rng(0)
+    obs, next_obs = (rng.normal(size=(7, 3, 2)).astype(np.float32) for _ in range(2))
+    reward = rng.normal(5.0, 3.0, (7, 3)).astype(np.float32)
+    end = rng.uniform(size=(7, 3))
+    terminated, truncated = end < 0.2, (end >= 0.2) & (end < 0.35)
+    batch = types.SimpleNamespace(obs=obs, next_obs=next_obs, reward=reward, terminated=terminated,
+                                  truncated=truncated)
+    batch.replace_rewards = lambda r: types.SimpleNamespace(**{**vars(batch), "reward": r})
+    value, next_value = 2.0 * obs.sum(-1) - 1.0, 2.0 * next_obs.sum(-1) - 1.0
+    # The scale is a pytree leaf: one vmapped call computes both settings.
+    configs = PPOConfig(gamma=0.97, gae_lambda=0.9, reward_scale=jnp.array([1.0, 0.1]))
+    axes = sweep.in_axes(configs, "reward_scale")
+    advantage, returns = jax.vmap(ppo.scaled_advantages_and_returns, (None, None, None, None, axes))(
+        nets, None, None, batch, configs)
+    for i, scale in enumerate((1.0, 0.1)):
+        expected = numpy_gae(scale * reward.astype(np.float64), value, next_value, terminated, truncated, 0.97, 0.9)
+        np.testing.assert_allclose(advantage[i], expected[0], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(returns[i], expected[1], rtol=1e-5, atol=1e-4)
+
+
+def test_a_non_positive_reward_scale_is_refused():
+    with pytest.raises(ValueError, match="reward_scale"):
+        PPOConfig(reward_scale=0.0).validate()

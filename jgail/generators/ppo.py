@@ -29,6 +29,10 @@ class PPOConfig(struct.PyTreeNode):
     ent_coef: float = 0.01  # causal-entropy weight (the paper's lambda)
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
+    # Rewards are multiplied by this before GAE (brax's `reward_scaling`): it keeps value
+    # targets near 1, so the critic's gradient does not swamp the actor's under the shared
+    # global-norm clip. Advantages are standardised, so only the critic sees the scale.
+    reward_scale: float = 1.0
     num_epochs: int = struct.field(pytree_node=False, default=4)
     num_minibatches: int = struct.field(pytree_node=False, default=4)
     anneal_lr: bool = struct.field(pytree_node=False, default=True)
@@ -51,6 +55,7 @@ class PPOConfig(struct.PyTreeNode):
             ("ent_coef", {"ge": 0}),
             ("vf_coef", {"ge": 0}),
             ("max_grad_norm", {"gt": 0}),
+            ("reward_scale", {"gt": 0}),
         ):
             check_number("PPOConfig", field, getattr(self, field), **bounds)
 
@@ -87,6 +92,13 @@ def _loss(params, nets: PolicyNetworks, obs_stats, config: PPOConfig, mb):
     return loss, metrics
 
 
+def scaled_advantages_and_returns(nets: PolicyNetworks, params, obs_stats, batch: Transitions,
+                                  config: PPOConfig):
+    """GAE advantages and value targets [T, N] of `batch` with rewards times `reward_scale`."""
+    scaled = batch.replace_rewards(batch.reward * config.reward_scale)
+    return advantages_and_returns(nets, params, obs_stats, scaled, config.gamma, config.gae_lambda)
+
+
 def update(
     key,
     agent: AgentState,
@@ -97,9 +109,7 @@ def update(
     progress: jax.Array,
 ):
     """One PPO update on `batch` ([T, N, ...]). Returns (agent, metrics)."""
-    advantage, returns = advantages_and_returns(
-        nets, agent.params, obs_stats, batch, config.gamma, config.gae_lambda
-    )
+    advantage, returns = scaled_advantages_and_returns(nets, agent.params, obs_stats, batch, config)
     flat = {
         "obs": batch.obs,
         "action": batch.action,

@@ -1,0 +1,99 @@
+"""brax locomotion through the `Env` interface, and GAIL on a brax task.
+
+Each env test compiles one small program (two resets, one step at a 1-step episode cap),
+so the nine envs cost about two minutes of compilation on 2 CPU cores.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jgail import demos, envs, evaluation, gail, presets
+from jgail.core.distributions import DiagGaussian, random_policy
+
+# (observation size, action size) of brax's versions of the paper's tasks (spring backend).
+BRAX_SHAPES = {
+    "hopper": (11, 3),
+    "walker2d": (17, 6),
+    "halfcheetah": (17, 6),
+    "ant": (27, 8),
+    "humanoid": (244, 17),
+    "humanoidstandup": (244, 17),
+    "reacher": (11, 2),
+    "inverted_pendulum": (4, 1),
+    "inverted_double_pendulum": (8, 1),
+}
+
+
+def reset_twice_then_step(env):
+    """Two resets from different keys, then one step of the first start (at a 1-step cap
+    the step ends the episode, so its `obs` is the next episode's start)."""
+
+    def run(key):
+        k_reset, k_action, k_step = jax.random.split(key, 3)
+        starts, state = jax.vmap(env.reset)(jax.random.split(k_reset, 2))
+        first = jax.tree.map(lambda x: x[0], state)
+        action = jax.random.uniform(k_action, env.action_space.shape, minval=-1.0, maxval=1.0)
+        _, step = env.step(k_step, first, action)
+        return starts, step
+
+    return jax.jit(run)(jax.random.key(0))
+
+
+@pytest.mark.parametrize("name", sorted(BRAX_SHAPES))
+def test_brax_env_steps_with_its_shapes_and_resets_to_fresh_random_states(name):
+    env = envs.make(f"brax/{name}", max_episode_steps=1)
+    obs_dim, action_dim = BRAX_SHAPES[name]
+    assert env.obs_shape == (obs_dim,) and env.obs_dim == obs_dim
+    space = env.action_space
+    assert not space.discrete and space.shape == (action_dim,) and space.action_dim == action_dim
+    assert space.low == (-1.0,) * action_dim and space.high == (1.0,) * action_dim
+
+    starts, step = reset_twice_then_step(env)
+    assert starts.shape == (2, obs_dim) and starts.dtype == jnp.float32
+    assert step.obs.shape == step.final_obs.shape == (obs_dim,)
+    assert step.reward.shape == () and np.isfinite(step.reward)
+    assert np.isfinite(np.asarray(step.final_obs)).all()
+    # One step at a 1-step cap is a time-limit end (truncated, not terminated) of length 1.
+    assert bool(step.truncated) and not bool(step.terminated) and int(step.episode_length) == 1
+    # Different keys give different starts, and the episode after an end starts afresh:
+    # neither the first start again (brax's own auto-reset reuses it) nor the pre-reset state.
+    first, second = np.asarray(starts)
+    next_start = np.asarray(step.obs)
+    assert np.abs(first - second).max() > 1e-4
+    assert np.abs(next_start - first).max() > 1e-4
+    assert np.abs(next_start - np.asarray(step.final_obs)).max() > 1e-4
+
+
+# ---------------------------------------------------------------- GAIL on inverted_pendulum
+
+PENDULUM = envs.make("brax/inverted_pendulum", max_episode_steps=200)
+
+
+def balancing_controller(obs):
+    """A hand-tuned linear controller on (x, theta, x', theta'), saturated at the action
+    bounds: 200/200 on every episode at this cap (a random policy falls after ~26 steps)."""
+    force = obs @ jnp.asarray([0.3, 32.0, -0.3, 0.3])
+    mean = jnp.clip(force, -1.0, 1.0)[..., None]
+    return DiagGaussian(mean, jnp.full(mean.shape, -5.0))
+
+
+@pytest.mark.slow
+def test_gail_learns_brax_inverted_pendulum_far_above_a_random_policy():
+    data = demos.collect(jax.random.key(0), PENDULUM, balancing_controller, 4, greedy=True)
+    assert np.all(data.episode_returns == 200)
+    expert = demos.to_jax(data)
+    config = presets.gail_config(PENDULUM, "ppo").replace(num_envs=16, num_steps=64,
+                                                          total_timesteps=16 * 64 * 60)
+
+    def train_and_evaluate(key):
+        state, _ = gail.train(key, config, expert)
+        nets, params, stats = config.nets, state.agent.params, state.obs_stats
+        return evaluation.evaluate(key, PENDULUM, nets, params, stats, 32)["mean_return"]
+
+    scores = np.asarray(jax.jit(jax.vmap(train_and_evaluate))(jax.random.split(jax.random.key(1), 2)))
+    random = float(evaluation.evaluate_fn(jax.random.key(2), PENDULUM, random_policy(PENDULUM.action_space),
+                                          32)["mean_return"])
+    assert random < 40, random
+    assert np.all(scores >= 4 * random) and np.all(scores >= 150), (scores, random)
