@@ -100,8 +100,9 @@ def to_threshold(curves, batch_size, threshold, run_s):
     return out
 
 
-def run_gail_row(args, env, config, data, num_seeds, threshold, normalise=None):
-    """Train `num_seeds` GAIL seeds in one vmapped call; evaluate; threshold statistics."""
+def run_gail_row(args, env, config, data, num_seeds, threshold, normalise=None, with_states=False):
+    """Train `num_seeds` GAIL seeds in one vmapped call; evaluate; threshold statistics.
+    Returns the row (and the trained states, with_states=True)."""
     expert = demos.to_jax(data)
     keys = seed_keys(args, num_seeds)
     (states, metrics), compile_s, run_s = compile_and_run(
@@ -128,7 +129,7 @@ def run_gail_row(args, env, config, data, num_seeds, threshold, normalise=None):
         row["normalised_score_per_seed"] = score.tolist()
         row["normalised_score_mean"] = float(score.mean())
         row["seeds_passing"] = int((score >= SCORE_THRESHOLD).sum())
-    return row
+    return (row, states) if with_states else row
 
 
 def config_summary(config):
@@ -229,26 +230,31 @@ def trpo_part(args):
 
 # ---------------------------------------------------------------- Acrobot / MountainCar
 
-def classic_part(args, env_id):
+@functools.cache
+def classic_expert(seed: int, env_id: str):
+    """The better of a PPO and a scripted expert by its 100 collected episodes (cached in-process).
+    Returns (env, 100-episode dataset, random return, expert return, chosen, candidate scores)."""
     env = envs.make(env_id)
-    rand = random_return(env, args.seed)
-    # Expert candidates, each scored on the 100 episodes collected from it; the better one is used.
+    rand = random_return(env, seed)
     candidates = {}
-    ppo_policy, ppo_s = train_ppo_expert(env, None, args.seed)
+    ppo_policy, ppo_s = train_ppo_expert(env, None, seed)
     candidates["ppo"] = (ppo_policy, {"kind": "ppo", "config": "jgail.presets.expert_config",
                                       "total_timesteps": presets.expert_config(env).total_timesteps,
-                                      "seed": args.seed, "train_s (incl. compile)": ppo_s})
+                                      "seed": seed, "train_s (incl. compile)": ppo_s})
     candidates["scripted"] = (scripted.scripted_policy(env_id),
                               {"kind": "scripted", "name": f"jgail.scripted.scripted_policy({env_id!r})"})
-    collected = {name: demos.collect(jax.random.key(args.seed + 1), env, policy, 100, expert=meta)
+    collected = {name: demos.collect(jax.random.key(seed + 1), env, policy, 100, expert=meta)
                  for name, (policy, meta) in candidates.items()}
     scores = {name: float(d.episode_returns.mean()) for name, d in collected.items()}
     chosen = max(scores, key=scores.get)
-    data = collected[chosen]
-    expert_return = scores[chosen]
+    print(f"{env_id}: random {rand:.1f}, expert candidates (100 episodes) {scores}: using {chosen}")
+    return env, collected[chosen], rand, scores[chosen], chosen, scores
+
+
+def classic_part(args, env_id):
+    env, data, rand, expert_return, chosen, scores = classic_expert(args.seed, env_id)
     normalise = lambda r: (np.asarray(r) - rand) / (expert_return - rand)  # noqa: E731
     threshold = rand + SCORE_THRESHOLD * (expert_return - rand)
-    print(f"{env_id}: random {rand:.1f}, expert candidates (100 episodes) {scores}: using {chosen}")
 
     rows = []
     for k in (1, 10):

@@ -100,8 +100,9 @@ def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, m
 
 
 def gail_config_from_args(args, env):
-    """The preset for the env (`presets.gail_config`), then the flags given."""
-    config = presets.gail_config(env, args.generator)
+    """The preset for the env (`presets.gail_config`, or `presets.airl_config` with --airl),
+    then the flags given."""
+    config = (presets.airl_config if args.airl else presets.gail_config)(env, args.generator)
     given = lambda name: getattr(args, name) is not None
     if args.airl and given("reward") and args.reward != "airl":
         raise UsageError(f"--airl scores with AIRL's own reward; it cannot be combined with --reward {args.reward}")
@@ -111,9 +112,6 @@ def gail_config_from_args(args, env):
     disc = {field: getattr(args, name) for name, field in
             [("disc_lr", "learning_rate"), ("disc_updates", "num_updates"), ("grad_penalty", "grad_penalty"),
              ("absorbing", "absorbing")] if given(name)}
-    if args.airl:
-        disc["kind"] = "airl"  # keeps the preset's absorbing states: without them AIRL's learner ends episodes
-        loop["reward"] = "airl"
     generator = config.generator.replace(ent_coef=args.ent_coef) if given("ent_coef") else config.generator
     try:
         config = config.replace(generator=generator, discriminator=config.discriminator.replace(**disc),

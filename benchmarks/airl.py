@@ -1,0 +1,163 @@
+"""AIRL (Fu et al. 2018) on classic control, and the transfer of its learned reward.
+
+    python benchmarks/airl.py [--seeds 8] [--quick] [--only cartpole|acrobot|mountaincar|transfer]
+
+Every number is measured in the run, with the CLI's AIRL defaults (`presets.airl_config`:
+the AIRL discriminator f = g + gamma h' - h with absorbing states, reward f - log pi).
+Experts and datasets are those of benchmarks/gail_classic.py (same seeds). All seeds of a
+row train in ONE vmapped call; evaluation is 100 episodes with sampled actions.
+
+Parts:
+  cartpole     CartPole-200 from ONE expert episode. Target: >= 7/8 seeds >= 195. Plus a
+               CONTROL row without absorbing states (what `--airl` did before: ~10).
+  acrobot      10 expert episodes; target: mean normalised score >= 0.9 (random 0, expert 1).
+  mountaincar
+  transfer     AIRL with a state-only reward g(s) (`airl_config(..., state_only=True)`: input_mode
+               "state", D replays 16 policy batches) on CartPole-200 from one
+               episode, then a FRESH PPO agent (`presets.expert_config`) trained from scratch
+               on g alone (env reward hidden; `jgail.imitation.transfer`). Target: >= 0.9
+               normalised (random 0, expert 1), mean over seeds.
+Writes benchmarks/results/airl.{json,md} (--quick: benchmarks/results/quick/ or --out-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax
+import numpy as np
+
+from benchmarks import gail_classic as classic
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
+from jgail import demos, presets
+from jgail.imitation import transfer
+
+PARTS = ("cartpole", "acrobot", "mountaincar", "transfer")
+CARTPOLE_THRESHOLD = 195.0
+SCORE_THRESHOLD = 0.9
+
+
+def airl_row(args, env, config, data, threshold, normalise=None, label=""):
+    row = classic.run_gail_row(args, env, config, data, args.seeds, threshold, normalise)
+    row = {"row": label, "method": "AIRL-PPO", **row}
+    classic.print_row(row)
+    return row
+
+
+def cartpole_part(args):
+    env, one, _, expert_info = classic.cartpole_setup(args.seed)
+    config = presets.airl_config(env, "ppo", args.cartpole_steps)
+    rows = [airl_row(args, env, config, one, CARTPOLE_THRESHOLD, label="CartPole-200 AIRL-PPO, 1 episode")]
+    if args.control:
+        control = config.replace(discriminator=config.discriminator.replace(absorbing=False))
+        rows.append(airl_row(args, env, control, one, CARTPOLE_THRESHOLD,
+                             label="CartPole-200 AIRL-PPO, 1 episode, CONTROL: no absorbing state"))
+    return {"expert": expert_info, "random_return": classic.random_return(env, args.seed),
+            "threshold": CARTPOLE_THRESHOLD, "rows": rows}
+
+
+def classic_part(args, env_id):
+    env, data, rand, expert_return, chosen, scores = classic.classic_expert(args.seed, env_id)
+    normalise = lambda r: (np.asarray(r) - rand) / (expert_return - rand)  # noqa: E731
+    threshold = rand + SCORE_THRESHOLD * (expert_return - rand)
+    config = presets.airl_config(env, "ppo", args.classic_steps)
+    subset = demos.filter_episodes(data, first_k=10)
+    row = airl_row(args, env, config, subset, threshold, normalise, label=f"{env_id} AIRL-PPO, 10 episodes")
+    return {"random_return": rand, "expert": chosen, "expert_return": expert_return,
+            "expert_candidates_100_episode_return": scores, "rows": [{"expert": chosen, **row}]}
+
+
+def transfer_part(args):
+    env, one, _, expert_info = classic.cartpole_setup(args.seed)
+    rand = classic.random_return(env, args.seed)
+    expert_return = float(expert_info["eval_mean_100_episodes"])
+    config = presets.airl_config(env, "ppo", args.transfer_airl_steps, state_only=True)
+    airl, states = classic.run_gail_row(args, env, config, one, args.seeds, CARTPOLE_THRESHOLD, with_states=True)
+    airl = {"row": "CartPole-200 AIRL-PPO, 1 episode, g(s) state-only", "method": "AIRL-PPO", **airl}
+    classic.print_row(airl)
+    reward = transfer.LearnedReward.from_gail(states)
+    rl_config = presets.expert_config(env, args.transfer_rl_steps)
+    rl_keys = jax.random.split(jax.random.key(args.seed + 77), args.seeds)
+    (agents, metrics), compile_s, run_s = compile_and_run(
+        jax.vmap(transfer.train, (0, None, 0)), rl_keys, rl_config, reward)
+    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats, args.seed)
+    score = (sampled - rand) / (expert_return - rand)
+    row = {"row": "CartPole-200 PPO from scratch on AIRL's g(s), env reward hidden", "method": "PPO on g(s)",
+           "seeds": args.seeds, "num_pairs": one.num_pairs, "num_episodes": one.num_episodes,
+           "env_steps_per_seed": rl_config.num_iterations * rl_config.batch_size,
+           "compile_s": compile_s, "run_s": run_s, "eval_per_seed": sampled.tolist(),
+           "greedy_eval_per_seed (extra)": greedy.tolist(), "eval_mean": float(sampled.mean()),
+           "eval_std": float(sampled.std()), "eval_min": float(sampled.min()),
+           "greedy_eval_mean (extra)": float(greedy.mean()), "normalised_score_per_seed": score.tolist(),
+           "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
+           "generator": "PPOConfig", "reward": "learned g(s) + absorbing value", "network": "64x64 tanh"}
+    classic.print_row(row)
+    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, row]}
+
+
+def build_table(parts: dict) -> str:
+    rows = []
+    for part in parts.values():
+        for r in part["rows"]:
+            score = r.get("normalised_score_mean")
+            rows.append([r["row"], r["seeds"], r["num_episodes"], r["env_steps_per_seed"],
+                         f"{r['eval_mean']:.1f} (min {r['eval_min']:.1f})",
+                         "-" if score is None else f"{score:.3f}", f"{r['seeds_passing']}/{r['seeds']}",
+                         f"{r['run_s']:.0f}"])
+    return markdown_table(["row", "seeds", "expert episodes", "env steps / seed", "eval return, mean (min)",
+                           "normalised", "seeds passing", "run s"], rows)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-control", dest="control", action="store_false", help="skip the control row")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args(argv)
+    args.cartpole_steps = args.classic_steps = None  # presets' defaults
+    args.transfer_airl_steps, args.transfer_rl_steps = 100_000, 300_000
+    args.name = "airl"
+    if args.quick:
+        args.seeds = 2
+        args.cartpole_steps = args.classic_steps = args.transfer_airl_steps = args.transfer_rl_steps = 8192
+        args.name = "airl_quick"
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    path = os.path.join(args.out_dir or RESULTS_DIR, f"{args.name}.json")
+    previous = {}
+    if args.only and os.path.exists(path):  # merge: keep the parts this run does not redo
+        with open(path) as f:
+            previous = json.load(f).get("parts", {})
+    runners = {"cartpole": cartpole_part, "transfer": transfer_part,
+               "acrobot": lambda a: classic_part(a, "Acrobot-v1"),
+               "mountaincar": lambda a: classic_part(a, "MountainCar-v0")}
+    parts = dict(previous)
+    for part in args.only or PARTS:
+        start = time.perf_counter()
+        result = runners[part](args)
+        result["part_wall_s"] = time.perf_counter() - start
+        result["args"] = {k: v for k, v in vars(args).items() if k != "only"}
+        parts[part] = result
+        print(f"[{part}] done in {result['part_wall_s']:.0f} s", flush=True)
+    parts = {p: parts[p] for p in PARTS if p in parts}
+    table = build_table(parts)
+    print(table)
+    print(f"\nwrote {write_results(args.name, {'parts': classic.sanitize(parts)}, table, args.out_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Re-optimising AIRL's learned reward: a fresh agent trained from scratch on g, with the
+environment's reward hidden (Fu et al. 2018, section 7: a reward that transfers, not only
+a policy that imitates).
+
+    state, _ = gail.train(key, airl_config, expert)      # discriminator kind="airl"
+    reward = transfer.LearnedReward.from_gail(state)     # g and its absorbing-state value
+    agent, metrics = jax.jit(transfer.train)(key, rl_config, reward)
+
+The learner's reward at a step from s is g(s) (g(s, a) with input_mode "state_action");
+a true end adds the absorbing state's worth, gamma * g(abs) / (1 - gamma), as in GAIL's
+relabelling. Rewards are clipped at +-`clip`, like GAIL's.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jgail.core.errors import ConfigError
+from jgail.core.rollout import Transitions
+from jgail.generators import onpolicy, rl
+from jgail.imitation import discriminator as disc
+from jgail.imitation.pairs import policy_pairs
+
+__all__ = ["LearnedReward", "rewards", "train"]
+
+
+class LearnedReward(struct.PyTreeNode):
+    """AIRL's reward network g with what it needs to score a batch."""
+
+    discriminator: disc.DiscriminatorState
+    config: disc.DiscriminatorConfig = struct.field(pytree_node=False)
+    num_actions: int | None = struct.field(pytree_node=False)
+    clip: float = 10.0
+
+    @classmethod
+    def from_gail(cls, state) -> LearnedReward:
+        """The reward learned by a GAIL run whose discriminator is AIRL's (a `GAILState`)."""
+        config = state.config
+        if config.discriminator.kind != "airl":
+            raise ConfigError("only an AIRL discriminator (kind='airl') learns a reward g to transfer; "
+                              f"this run's discriminator is kind={config.discriminator.kind!r}")
+        return cls(state.discriminator, config.discriminator, config.num_actions, config.reward_clip)
+
+
+def rewards(reward: LearnedReward, batch: Transitions, gamma) -> jax.Array:
+    """g(s) [T, N] for the batch's steps, plus gamma * g(abs) / (1 - gamma) at true ends."""
+    shape = batch.reward.shape
+    pairs = jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), policy_pairs(batch))
+    config, d_state = reward.config, reward.discriminator
+    if config.absorbing:
+        pairs = pairs.replace(absorbing=jnp.zeros(shape))
+    g = jnp.clip(disc.airl_reward_g(d_state.params, d_state, config, pairs, reward.num_actions),
+                 -reward.clip, reward.clip)
+    if not config.absorbing:
+        return g
+    one_row = jax.tree.map(lambda x: jnp.zeros((1,) + x.shape[len(shape):], x.dtype), pairs)
+    g_abs = disc.airl_reward_g(d_state.params, d_state, config, one_row.replace(absorbing=jnp.ones((1,))),
+                               reward.num_actions)[0]
+    return g + batch.terminated * gamma * jnp.clip(g_abs, -reward.clip, reward.clip) / (1.0 - gamma)
+
+
+def train(key, config: rl.RLConfig, reward: LearnedReward):
+    """A fresh RL run (`config`, e.g. `presets.expert_config(env)`) on the learned reward.
+    Returns (RLState, metrics); metrics' episode_return is the env's, recorded only."""
+    gamma = config.generator.gamma
+
+    def relabel(state, key, batch):
+        learned = rewards(reward, batch, gamma)
+        return state, batch.replace_rewards(learned), {"learned_reward_mean": learned.mean()}
+
+    def update(state):
+        state, metrics, _ = onpolicy.iteration(state, relabel)
+        return state, metrics
+
+    return onpolicy.run(update, rl.init(key, config), config.num_iterations)
