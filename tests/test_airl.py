@@ -9,8 +9,8 @@ import pytest
 
 from jgail import demos, envs, evaluation, gail, presets
 from jgail.core.errors import ConfigError
-from jgail.core.rollout import Transitions
 from jgail.core.networks import MLP
+from jgail.core.rollout import Transitions
 from jgail.data import scripted
 from jgail.imitation import transfer
 
