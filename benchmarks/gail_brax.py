@@ -1,0 +1,298 @@
+"""GAIL on brax continuous control: experts, GAIL (PPO/TRPO generators) and BC, normalised scores.
+
+    python benchmarks/gail_brax.py --budget cpu          # about an hour on 2 CPU cores
+    python benchmarks/gail_brax.py --budget accelerator  # the paper's table, for one GPU
+    python benchmarks/gail_brax.py --budget cpu --only hopper --only halfcheetah
+    python benchmarks/gail_brax.py --quick               # smoke run: inverted_double_pendulum, toy sizes
+
+Per task: a PPO expert (`presets.expert_config`, one seed; trained once and cached on disk,
+see --expert-cache), 100 of its episodes collected with sampled actions (their mean return is
+the expert's score), a uniform random policy's mean return over 100 episodes, then for each
+dataset size (the first k of those episodes) and each method: all seeds trained AND evaluated
+in ONE vmapped, compiled call, with the demonstrations passed once (in_axes=None, never copied
+per seed). Evaluation: mean return over 100 episodes per seed, actions sampled from the policy.
+Normalised score = (return - random) / (expert - random); 95% CI: Student t over seeds.
+Brax backend: spring (the fast one on CPU). Writes benchmarks/results/gail_brax.{json,md}
+(--quick: benchmarks/results/quick/gail_brax.*; --only merges into the existing results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+
+if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax
+import numpy as np
+import scipy.stats
+
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
+from jgail import bc, checkpoint, demos, envs, evaluation, gail, presets, rl
+from jgail.core.distributions import random_policy
+from jgail.core.networks import PolicyNetworks
+
+EVAL_EPISODES = 100
+DEMO_EPISODES = 100  # collected from the expert; its score, and the pool the datasets come from
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    env: str  # brax name
+    trajectories: tuple[int, ...]  # dataset sizes (expert episodes)
+    expert_steps: int
+    gail_steps: int
+    tuned: bool = False  # True: the continuous GAIL preset was tuned on it (the others are held out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    tasks: tuple[Task, ...]
+    generators: tuple[str, ...]
+    seeds: int
+    bc: bool = True
+
+
+BUDGETS = {
+    # 2 CPU cores, about an hour: the three tasks the issue names, the paper's smallest and
+    # largest dataset sizes, 3 seeds.
+    "cpu": Budget(
+        tasks=(Task("inverted_double_pendulum", (1,), 500_000, 500_000),
+               Task("hopper", (1, 4, 25), 3_000_000, 1_000_000, tuned=True),
+               Task("halfcheetah", (4, 25), 3_000_000, 1_000_000)),
+        generators=("ppo",), seeds=3),
+    # One GPU: the paper's tasks and dataset sizes (humanoid: 80/160/240), PPO and TRPO, 5 seeds.
+    "accelerator": Budget(
+        tasks=(Task("hopper", (4, 11, 18, 25), 50_000_000, 25_000_000, tuned=True),
+               Task("walker2d", (4, 11, 18, 25), 50_000_000, 25_000_000),
+               Task("halfcheetah", (4, 11, 18, 25), 50_000_000, 25_000_000),
+               Task("ant", (4, 11, 18, 25), 50_000_000, 25_000_000),
+               Task("humanoid", (80, 160, 240), 100_000_000, 50_000_000),
+               Task("humanoidstandup", (4, 25), 100_000_000, 50_000_000),
+               Task("reacher", (4, 25), 20_000_000, 10_000_000)),
+        generators=("ppo", "trpo"), seeds=5),
+    # Smoke run (--quick): checks the pipeline end to end in a few minutes.
+    "quick": Budget(tasks=(Task("inverted_double_pendulum", (1,), 100_000, 40_960),),
+                    generators=("ppo",), seeds=2),
+}
+
+
+# ---------------------------------------------------------------- expert, data, random
+
+def _cache_dir(args, env, config) -> str:
+    """One directory per (env, expert config): a changed preset trains a new expert."""
+    digest = hashlib.sha256(repr((env.spec(), config.generator, config.num_envs, config.num_steps,
+                                  config.total_timesteps, config.network, config.normalize_obs,
+                                  args.seed)).encode()).hexdigest()[:12]
+    return os.path.join(args.expert_cache, f"{env.name.replace('/', '_')}-{digest}")
+
+
+def expert_policy(args, env, steps):
+    """(policy_fn, info): a cached expert if there is one, else a freshly trained one (saved)."""
+    config = presets.expert_config(env, steps)
+    path = _cache_dir(args, env, config)
+    if os.path.isdir(path):
+        params, stats, spec = checkpoint.load_agent(path)
+        info = dict(spec["training"], cached=path)
+    else:
+        start = time.perf_counter()
+        (state, metrics), compile_s, run_s = compile_and_run(rl.train, jax.random.key(args.seed), config)
+        params, stats = state.agent.params, state.obs_stats
+        curve = np.asarray(metrics["episode_return"])
+        info = {"total_timesteps": config.total_timesteps, "config": "jgail.presets.expert_config",
+                "compile_s": compile_s, "run_s": run_s, "wall_s": time.perf_counter() - start,
+                "final_train_return (last 10 iterations)": float(np.nanmean(curve[-10:]))}
+        spec = checkpoint.make_spec(env, config.network, config.normalize_obs, info)
+        checkpoint.save_agent(path, params, stats, spec)
+        info["cached"] = f"{path} (trained in this run)"
+    nets = config.nets
+    return (lambda obs: nets.dist(params, stats, obs)), info
+
+
+def random_return(env, seed) -> float:
+    result = evaluation.evaluate_fn(jax.random.key(seed + 7), env, random_policy(env.action_space), EVAL_EPISODES)
+    return float(result["mean_return"])
+
+
+# ---------------------------------------------------------------- one row: all seeds in one call
+
+def summarise(returns, expert_return, rand) -> dict:
+    returns = np.asarray(returns, dtype=float)
+    scores = (returns - rand) / (expert_return - rand)
+    n = len(scores)
+    half = float(scipy.stats.t.ppf(0.975, n - 1) * scores.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return {"eval_mean": float(returns.mean()), "eval_per_seed": returns.tolist(),
+            "normalised_mean": float(scores.mean()), "normalised_ci95": [float(scores.mean()) - half,
+                                                                          float(scores.mean()) + half],
+            "normalised_per_seed": scores.tolist()}
+
+
+def gail_row(args, env, generator, expert, steps):
+    config = presets.gail_config(env, generator, steps)
+    nets = config.nets
+
+    def train_and_evaluate(key, expert):
+        state, metrics = gail.train(key, config, expert)
+        score = evaluation.evaluate(jax.random.fold_in(key, 1), env, nets, state.agent.params, state.obs_stats,
+                                    EVAL_EPISODES)
+        return score["mean_return"], score["lengths"].mean(), metrics["episode_return"]
+
+    keys = jax.random.split(jax.random.key(args.seed + 100), args.seeds)
+    fn = jax.vmap(train_and_evaluate, in_axes=(0, None))  # one copy of the demonstrations
+    (returns, lengths, curves), compile_s, run_s = compile_and_run(fn, keys, expert)
+    steps_per_seed = config.num_iterations * config.batch_size
+    return np.asarray(returns), {
+        "eval_mean_length": float(np.mean(lengths)), "env_steps_per_seed": steps_per_seed,
+        "compile_s": compile_s, "run_s": run_s,
+        "env_steps_per_s (all seeds)": steps_per_seed * args.seeds / run_s,
+        "train_return_last_10_iterations": np.nanmean(np.asarray(curves)[:, -10:], axis=1).tolist(),
+        "config": {"generator": repr(config.generator), "discriminator": repr(config.discriminator),
+                   "reward": config.reward, "num_envs": config.num_envs, "num_steps": config.num_steps,
+                   "network": repr(config.network), "normalize_obs": config.normalize_obs}}
+
+
+def bc_row(args, env, expert):
+    config = bc.BCConfig()
+    preset = presets.gail_config(env, "ppo")
+    network, normalize = preset.network, preset.normalize_obs
+    nets = PolicyNetworks.create(env.action_space, network, normalize)
+
+    def train_and_evaluate(key, expert):
+        params, stats, _ = bc.train(key, config, env, network, expert, normalize)
+        score = evaluation.evaluate(jax.random.fold_in(key, 1), env, nets, params, stats, EVAL_EPISODES)
+        return score["mean_return"], score["lengths"].mean()
+
+    keys = jax.random.split(jax.random.key(args.seed + 200), args.seeds)
+    fn = jax.vmap(train_and_evaluate, in_axes=(0, None))
+    (returns, lengths), compile_s, run_s = compile_and_run(fn, keys, expert)
+    return np.asarray(returns), {"eval_mean_length": float(np.mean(lengths)), "env_steps_per_seed": 0,
+                                 "compile_s": compile_s, "run_s": run_s,
+                                 "config": {"bc": repr(config), "network": repr(network),
+                                            "normalize_obs": normalize}}
+
+
+def run_task(args, task: Task, budget: Budget) -> dict:
+    env = envs.make(f"brax/{task.env}")
+    start = time.perf_counter()
+    policy, expert_info = expert_policy(args, env, task.expert_steps)
+    pool = demos.collect(jax.random.key(args.seed + 1), env, policy, DEMO_EPISODES, expert=expert_info)
+    expert_return = float(pool.episode_returns.mean())
+    rand = random_return(env, args.seed)
+    print(f"{env.name}: expert {expert_return:.1f} over {DEMO_EPISODES} episodes (mean length "
+          f"{pool.episode_lengths.mean():.0f}, {int(pool.terminated.sum())} ended by falling), random {rand:.1f}",
+          flush=True)
+    rows = []
+    for k in task.trajectories:
+        data = demos.filter_episodes(pool, first_k=k)
+        expert = demos.to_jax(data)
+        methods = [(f"GAIL-{g.upper()}", g) for g in budget.generators] + [("BC", None)] * budget.bc
+        for method, generator in methods:
+            if generator is None:
+                returns, extra = bc_row(args, env, expert)
+            else:
+                returns, extra = gail_row(args, env, generator, expert, task.gail_steps)
+            row = {"env": task.env, "method": method, "trajectories": k, "pairs": data.num_pairs,
+                   "seeds": args.seeds, **summarise(returns, expert_return, rand), **extra}
+            rows.append(row)
+            lo, hi = row["normalised_ci95"]
+            print(f"  {method}, {k} trajectories: return {row['eval_mean']:.1f}, normalised "
+                  f"{row['normalised_mean']:.3f} (95% CI {lo:.3f}..{hi:.3f}), {row['run_s']:.0f} s "
+                  f"(+{row['compile_s']:.0f} s compile)", flush=True)
+    return {"env_id": env.name, "backend": dict(env.options)["backend"], "tuned": task.tuned,
+            "expert_return": expert_return, "expert_mean_length": float(pool.episode_lengths.mean()),
+            "expert_episodes_terminated": int(pool.terminated.sum()), "expert": expert_info,
+            "random_return": rand, "rows": rows, "task_wall_s": time.perf_counter() - start}
+
+
+# ---------------------------------------------------------------- tables and main
+
+def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
+    device = jax.devices()[0]
+    device = device.device_kind if device.platform != "cpu" else f"CPU ({os.cpu_count()} cores)"
+    rows = []
+    for name, result in tasks.items():
+        for r in result["rows"]:
+            lo, hi = r["normalised_ci95"]
+            rows.append({
+                "task": name + (" (tuned on)" if result["tuned"] else " (held out)"),
+                "method": r["method"], "trajectories": r["trajectories"], "seeds": r["seeds"],
+                "expert": f"{result['expert_return']:.0f}", "random": f"{result['random_return']:.0f}",
+                "return (mean)": f"{r['eval_mean']:.0f}", "episode length": f"{r['eval_mean_length']:.0f}",
+                "normalised (95% CI)": f"{r['normalised_mean']:.2f} ({lo:.2f}..{hi:.2f})",
+                "env steps/seed": f"{r['env_steps_per_seed'] / 1e6:g}M" if r["env_steps_per_seed"] else "-",
+                "wall s (compile s)": f"{r['run_s']:.0f} ({r['compile_s']:.0f})", "device": device})
+    missing = [t.env for t in budget.tasks if t.env not in tasks]
+    lines = [f"## GAIL on brax (spring backend), budget `{budget_name}`", markdown_table(rows, list(rows[0]))
+             if rows else "(no rows)"]
+    for name, result in tasks.items():
+        e = result["expert"]
+        lines.append(f"- {name}: expert = PPO (`presets.expert_config`, {e.get('total_timesteps', '?')} steps, "
+                     f"one seed), {result['expert_return']:.0f} over {DEMO_EPISODES} episodes with sampled actions "
+                     f"(mean length {result['expert_mean_length']:.0f}; {result['expert_episodes_terminated']} ended "
+                     f"by a fall); random policy {result['random_return']:.0f}.")
+    if missing:
+        lines.append(f"Not measured in this run: {', '.join(missing)}.")
+    return "\n\n".join(lines)
+
+
+def not_measured_table(budget_name: str, budget: Budget) -> str:
+    rows = [{"task": t.env + (" (tuned on)" if t.tuned else " (held out)"),
+             "trajectories": "/".join(map(str, t.trajectories)),
+             "methods": ", ".join([f"GAIL-{g.upper()}" for g in budget.generators] + ["BC"]),
+             "seeds": budget.seeds, "expert steps": f"{t.expert_steps / 1e6:g}M",
+             "GAIL steps/seed": f"{t.gail_steps / 1e6:g}M", "result": "not measured: no accelerator"}
+            for t in budget.tasks]
+    return f"## GAIL on brax, budget `{budget_name}`\n\n" + markdown_table(rows, list(rows[0]))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", choices=("cpu", "accelerator"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="smoke run (overrides --budget)")
+    parser.add_argument("--only", action="append", help="run only these tasks (brax names; repeatable)")
+    parser.add_argument("--seeds", type=int, default=None, help="override the budget's seeds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--expert-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "jgail",
+                                                                 "gail_brax_experts"),
+                        help="experts are trained once per (env, preset) and reloaded from here")
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args(argv)
+    args.budget_name = "quick" if args.quick else args.budget
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    budget = BUDGETS[args.budget_name]
+    args.seeds = args.seeds or budget.seeds
+    name = "gail_brax_quick" if args.quick else "gail_brax"  # a smoke run never overwrites results
+    if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu":
+        print("budget 'accelerator' needs a GPU/TPU; none here. Writing the plan as 'not measured'.")
+        table = not_measured_table("accelerator", budget)
+        print(table)
+        write_results(name + "_accelerator", {"budget": "accelerator", "measured": False}, table, args.out_dir)
+        return 0
+    selected = [t for t in budget.tasks if not args.only or t.env in args.only]
+    path = os.path.join(args.out_dir or RESULTS_DIR, f"{name}.json")
+    tasks = {}
+    if args.only and os.path.exists(path):  # merge: keep the tasks this run does not redo
+        with open(path) as f:
+            tasks = json.load(f).get("tasks", {})
+    for task in selected:
+        tasks[task.env] = run_task(args, task, budget)
+    tasks = {t.env: tasks[t.env] for t in budget.tasks if t.env in tasks}
+    table = build_table(args.budget_name, tasks, budget)
+    print(table)
+    out = write_results(name, {"budget": args.budget_name, "seeds": args.seeds, "tasks": tasks}, table, args.out_dir)
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
