@@ -38,6 +38,7 @@ QUICK_ARGS = {
     "scaling": ["--seeds", "1", "8", "--iterations", "2"],
     "throughput": ["--quick"],
     "robust_experts": ["--quick"],
+    "gail_brax": ["--quick"],
 }
 
 
