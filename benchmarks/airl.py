@@ -107,12 +107,13 @@ def build_table(parts: dict) -> str:
     for part in parts.values():
         for r in part["rows"]:
             score = r.get("normalised_score_mean")
-            rows.append([r["row"], r["seeds"], r["num_episodes"], r["env_steps_per_seed"],
-                         f"{r['eval_mean']:.1f} (min {r['eval_min']:.1f})",
-                         "-" if score is None else f"{score:.3f}", f"{r['seeds_passing']}/{r['seeds']}",
-                         f"{r['run_s']:.0f}"])
-    return markdown_table(["row", "seeds", "expert episodes", "env steps / seed", "eval return, mean (min)",
-                           "normalised", "seeds passing", "run s"], rows)
+            rows.append({"row": r["row"], "seeds": r["seeds"], "expert episodes": r["num_episodes"],
+                         "env steps / seed": r["env_steps_per_seed"],
+                         "eval return, mean (min)": f"{r['eval_mean']:.1f} ({r['eval_min']:.1f})",
+                         "normalised": "-" if score is None else f"{score:.3f}",
+                         "seeds passing": f"{r['seeds_passing']}/{r['seeds']}", "run s": f"{r['run_s']:.0f}"})
+    return markdown_table(rows, ["row", "seeds", "expert episodes", "env steps / seed", "eval return, mean (min)",
+                                 "normalised", "seeds passing", "run s"])
 
 
 def parse_args(argv):
@@ -152,10 +153,11 @@ def main(argv=None):
         result["args"] = {k: v for k, v in vars(args).items() if k != "only"}
         parts[part] = result
         print(f"[{part}] done in {result['part_wall_s']:.0f} s", flush=True)
-    parts = {p: parts[p] for p in PARTS if p in parts}
-    table = build_table(parts)
+        parts = {p: parts[p] for p in PARTS if p in parts}
+        table = build_table(parts)  # written after every part: a later failure loses nothing
+        out = write_results(args.name, {"parts": classic.sanitize(parts)}, table, args.out_dir)
     print(table)
-    print(f"\nwrote {write_results(args.name, {'parts': classic.sanitize(parts)}, table, args.out_dir)}")
+    print(f"\nwrote {out}")
     return 0
 
 
