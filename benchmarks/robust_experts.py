@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import common
 from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.core.distributions import random_policy
@@ -256,7 +257,9 @@ def config_summary(config):
 # ---------------------------------------------------------------- report
 
 def build_table(parts, command):
-    blocks = ["## GAIL from ONE episode of each of several independently trained experts (CLI defaults)"]
+    overridden = any(p["overrides"] for p in parts.values())
+    blocks = ["## GAIL from ONE episode of each of several independently trained experts "
+              + ("(CLI defaults except the overrides listed)" if overridden else "(CLI defaults)")]
     summary = []
     for task, p in parts.items():
         summary.append({"task": task, "experts x seeds": f"{len(p['rows'])} x {p['seeds_per_expert']}",
@@ -338,7 +341,8 @@ def main(argv=None):
     for task in tasks:
         parts[task] = run_task(task, args)
         parts[task]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        parts[task]["command"] = " ".join(["python", "benchmarks/robust_experts.py"] + (argv or sys.argv[1:]))
+        parts[task]["command"] = common.COMMAND or " ".join(["python", "benchmarks/robust_experts.py"]
+                                                             + list(sys.argv[1:] if argv is None else argv))
     parts = {t: parts[t] for t in TASKS if t in parts}
     command = "; ".join(sorted({p["command"] for p in parts.values()}))
     table = build_table(parts, command)
