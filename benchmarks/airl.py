@@ -13,7 +13,7 @@ Parts:
   acrobot      10 expert episodes; target: mean normalised score >= 0.9 (random 0, expert 1).
   mountaincar
   transfer     AIRL with a state-only reward g(s) (`airl_config(..., state_only=True)`: input_mode
-               "state", D replays 16 policy batches) on CartPole-200 from one
+               "state", D replays 64 policy batches) on CartPole-200 from one
                episode, then a FRESH PPO agent (`presets.expert_config`) trained from scratch
                on g alone (env reward hidden; `jgail.imitation.transfer`). Target: >= 0.9
                normalised (random 0, expert 1), mean over seeds.

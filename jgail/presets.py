@@ -111,7 +111,14 @@ def _classic_gail(total_timesteps: int) -> GAILPreset:
 # once (brax/inverted_pendulum, 4 episodes of a 200-step cap, 61k steps, 2 seeds: 8 and 12,
 # random 26; brax/hopper from 25 episodes: 12, random 83). With the classic preset's D
 # (5 steps per iteration, lr 1e-3) the same pendulum run scores 186 and 196.
-CONTINUOUS_DISCRIMINATOR = DiscriminatorConfig(num_updates=5, learning_rate=1e-3, absorbing=True)
+# No absorbing state here: from 25 episodes of a hopper expert that FALLS (805, every episode
+# ends by a fall after ~229 steps; 1M steps, 2 seeds) GAIL with absorbing states peaked at
+# 482/425 (250k steps) and then learnt to fall sooner than the expert (215/198, episodes of
+# ~85 steps): D scores the absorbing state at ~0.27, above the learner's own steps (~0.24),
+# so ending the episode pays more than going on. Without it: 515/786 (normalised 0.57/0.97),
+# episodes of 183/223 steps, no longer than the expert's (the survival bonus of the positive
+# reward did not make the learner outlive the expert). Random: 134.
+CONTINUOUS_DISCRIMINATOR = DiscriminatorConfig(num_updates=5, learning_rate=1e-3, absorbing=False)
 CONTINUOUS_GAIL = GAILPreset(
     generators={"ppo": (GAIL_LOCOMOTION_PPO, EXPERT_NETWORK), "trpo": (TRPOConfig(), PAPER_NETWORK)},
     discriminator=CONTINUOUS_DISCRIMINATOR, reward="neg_log_one_minus_d", num_envs=64,
@@ -161,13 +168,15 @@ def gail_config(env: Env, generator: str = "ppo", total_timesteps: int | None = 
 # - MountainCar from 10 episodes, 300k steps: lr 3e-4 0.95 normalised (8/8 >= 0.9); GAIL's
 #   1e-3 0.01 (D separates before the learner has found the goal once).
 # - Acrobot from 10 episodes, 300k steps, lr 1e-3: 0.979 (8/8).
-# State-only g(s) for reward transfer: D also replays the last 16 policy batches, so it keeps
-# scoring the early learner's falls and g(abs) stays well below g on the expert's states
-# (-5 to -8 vs 0.4 to 1.5; with 1 batch g(abs) drifted to -2..0.6, above g on tilted poles,
-# and a fresh agent trained on g learned to fall). CartPole-200: a fresh PPO agent on g alone
-# reached 0.92 normalised (7/8 seeds >= 0.9) with replay, 0.70 without.
+# State-only g(s) for reward transfer: D also replays the last 64 policy batches (most of a
+# 100k-step CartPole run), so g stays defined on the states a fresh learner starts in (the
+# early learner's) and g(abs) stays below g on the expert's states. CartPole-200, 8 seeds,
+# AIRL 100k steps then a fresh PPO agent 300k steps on g alone: replay 64 -> 8/8 transferred
+# agents at 200 (normalised 1.00); 16 -> 0.92, 0.89 and 0.82 in three runs (one to three seeds
+# learned to fall: g was lower on tilted poles, which the recent learner no longer visits,
+# than at the absorbing state); 1 -> 0.70 (g(abs) drifted to -2..0.6).
 AIRL_LEARNING_RATE = {"MountainCar-v0": 3e-4}
-STATE_ONLY_REPLAY_BATCHES = 16
+STATE_ONLY_REPLAY_BATCHES = 64
 
 
 def airl_config(env: Env, generator: str = "ppo", total_timesteps: int | None = None,
