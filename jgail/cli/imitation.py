@@ -173,9 +173,12 @@ def run_gail(args) -> int:
 
 
 def gail_job(config, expert, eval_episodes: int) -> driver.Job:
+    # Every seed runs `config`: the update reads it as constants rather than from the state,
+    # where vmap batches its numbers per seed and turns the discriminator's gradient-penalty
+    # `lax.cond` into a select that computes the penalty even at weight 0 (benchmarks/throughput.py).
     return driver.Job(
         init=lambda key, data: gail.init(key, config, data),
-        update=gail.update, data=expert,
+        update=lambda state, data: gail.update(state.replace(config=config), data), data=expert,
         num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
         evaluate=lambda key, s: evaluate(key, config.env, config.nets, s.agent.params, s.obs_stats,
                                          eval_episodes)["mean_return"])

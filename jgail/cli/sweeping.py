@@ -180,7 +180,8 @@ def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
 
 def gail_cells_job(base, expert, eval_episodes: int):
     job = imitation.gail_job(base, expert, eval_episodes)
-    return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data))
+    # each cell's config is its own, so the update reads it from the state
+    return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data), update=gail.update)
 
 
 def _report(args, env, data, settings, returns, flags, wall: float) -> None:
