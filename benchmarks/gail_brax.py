@@ -57,6 +57,7 @@ class Budget:
     generators: tuple[str, ...]
     seeds: int
     bc: bool = True
+    num_envs: int | None = None  # parallel envs per seed for GAIL (None: the preset's)
 
 
 BUDGETS = {
@@ -76,7 +77,7 @@ BUDGETS = {
                Task("humanoid", (80, 160, 240), 100_000_000, 50_000_000),
                Task("humanoidstandup", (4, 25), 100_000_000, 50_000_000),
                Task("reacher", (4, 25), 20_000_000, 10_000_000)),
-        generators=("ppo", "trpo"), seeds=5),
+        generators=("ppo", "trpo"), seeds=5, num_envs=1024),
     # Smoke run (--quick): checks the pipeline end to end in a few minutes.
     "quick": Budget(tasks=(Task("inverted_double_pendulum", (1,), 100_000, 40_960),),
                     generators=("ppo",), seeds=2),
@@ -133,8 +134,10 @@ def summarise(returns, expert_return, rand) -> dict:
             "normalised_per_seed": scores.tolist()}
 
 
-def gail_row(args, env, generator, expert, steps):
+def gail_row(args, env, generator, expert, steps, num_envs=None):
     config = presets.gail_config(env, generator, steps)
+    if num_envs:  # an accelerator runs many more envs per seed than the CPU-tuned preset
+        config = config.replace(num_envs=num_envs).validate()
     nets = config.nets
 
     def train_and_evaluate(key, expert):
@@ -196,7 +199,7 @@ def run_task(args, task: Task, budget: Budget) -> dict:
             if generator is None:
                 returns, extra = bc_row(args, env, expert)
             else:
-                returns, extra = gail_row(args, env, generator, expert, task.gail_steps)
+                returns, extra = gail_row(args, env, generator, expert, task.gail_steps, budget.num_envs)
             row = {"env": task.env, "method": method, "trajectories": k, "pairs": data.num_pairs,
                    "seeds": args.seeds, **summarise(returns, expert_return, rand), **extra}
             rows.append(row)
@@ -246,7 +249,8 @@ def not_measured_table(budget_name: str, budget: Budget) -> str:
              "trajectories": "/".join(map(str, t.trajectories)),
              "methods": ", ".join([f"GAIL-{g.upper()}" for g in budget.generators] + ["BC"]),
              "seeds": budget.seeds, "expert steps": f"{t.expert_steps / 1e6:g}M",
-             "GAIL steps/seed": f"{t.gail_steps / 1e6:g}M", "result": "not measured: no accelerator"}
+             "GAIL steps/seed": f"{t.gail_steps / 1e6:g}M", "GAIL envs/seed": budget.num_envs or "preset",
+             "result": "not measured: no accelerator"}
             for t in budget.tasks]
     return f"## GAIL on brax, budget `{budget_name}`\n\n" + markdown_table(rows, list(rows[0]))
 
