@@ -228,7 +228,7 @@ def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
                 "expert": f"{result['expert_return']:.0f}", "random": f"{result['random_return']:.0f}",
                 "return (mean)": f"{r['eval_mean']:.0f}", "episode length": f"{r['eval_mean_length']:.0f}",
                 "normalised (95% CI)": f"{r['normalised_mean']:.2f} ({lo:.2f}..{hi:.2f})",
-                "env steps/seed": f"{r['env_steps_per_seed'] / 1e6:g}M" if r["env_steps_per_seed"] else "-",
+                "env steps/seed": f"{r['env_steps_per_seed'] / 1e6:.2f}M" if r["env_steps_per_seed"] else "-",
                 "wall s (compile s)": f"{r['run_s']:.0f} ({r['compile_s']:.0f})", "device": device})
     missing = [t.env for t in budget.tasks if t.env not in tasks]
     lines = [f"## GAIL on brax (spring backend), budget `{budget_name}`", markdown_table(rows, list(rows[0]))
