@@ -261,6 +261,10 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="smoke run (overrides --budget)")
     parser.add_argument("--only", action="append", help="run only these tasks (brax names; repeatable)")
     parser.add_argument("--seeds", type=int, default=None, help="override the budget's seeds")
+    parser.add_argument("--trajectories", type=int, action="append", help="override the dataset sizes")
+    parser.add_argument("--gail-steps", type=int, default=None, help="override GAIL's env steps per seed")
+    parser.add_argument("--no-bc", action="store_true", help="skip the BC rows")
+    parser.add_argument("--name", default="gail_brax", help="results file name (use another with overrides)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expert-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "jgail",
                                                                  "gail_brax_experts"),
@@ -275,7 +279,11 @@ def main(argv=None):
     args = parse_args(argv)
     budget = BUDGETS[args.budget_name]
     args.seeds = args.seeds or budget.seeds
-    name = "gail_brax_quick" if args.quick else "gail_brax"  # a smoke run never overwrites results
+    overrides = {"trajectories": tuple(args.trajectories or ()), "gail_steps": args.gail_steps}
+    overrides = {k: v for k, v in overrides.items() if v}
+    budget = dataclasses.replace(budget, bc=budget.bc and not args.no_bc,
+                                 tasks=tuple(dataclasses.replace(t, **overrides) for t in budget.tasks))
+    name = "gail_brax_quick" if args.quick else args.name  # a smoke run never overwrites results
     if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu":
         print("budget 'accelerator' needs a GPU/TPU; none here. Writing the plan as 'not measured'.")
         table = not_measured_table("accelerator", budget)
