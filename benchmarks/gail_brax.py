@@ -108,7 +108,7 @@ def expert_policy(args, env, steps):
         curve = np.asarray(metrics["episode_return"])
         info = {"total_timesteps": config.total_timesteps, "config": "jgail.presets.expert_config",
                 "compile_s": compile_s, "run_s": run_s, "wall_s": time.perf_counter() - start,
-                "final_train_return (last 10 iterations)": float(np.nanmean(curve[-10:]))}
+                "final_train_return (last 50 iterations)": float(np.nanmean(curve[-50:]))}
         spec = checkpoint.make_spec(env, config.network, config.normalize_obs, info)
         checkpoint.save_agent(path, params, stats, spec)
         info["cached"] = f"{path} (trained in this run)"
