@@ -174,3 +174,16 @@ def test_a_seed_that_goes_non_finite_is_reported_and_the_command_fails(demo_file
     summary = json.loads((out / "summary.json").read_text())
     assert summary["nonfinite_iteration_per_seed (-1: finite)"] == [-1, 0]
     assert "non-finite in seed(s) [1]" in capsys.readouterr().out
+
+
+def test_airl_flag_runs_the_airl_preset_with_absorbing_states_unless_turned_off():
+    from jgail import presets
+    from jgail.cli import app
+    from jgail.cli.imitation import gail_config_from_args
+
+    env = envs.make("CartPole-v1", max_episode_steps=50)
+    base = ["gail", *ENV, "--demos", "d.npz", "--out", "o", "--airl"]
+    config = gail_config_from_args(app.parse(base), env)
+    assert config == presets.airl_config(env, "ppo")
+    assert config.discriminator.kind == "airl" and config.discriminator.absorbing and config.reward == "airl"
+    assert not gail_config_from_args(app.parse([*base, "--no-absorbing"]), env).discriminator.absorbing
