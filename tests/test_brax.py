@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jgail import demos, envs, evaluation, gail, presets
-from jgail.core.distributions import DiagGaussian, random_policy
+from jgail import demos, envs, evaluation, gail, presets, scripted
+from jgail.core.distributions import random_policy
 
 # (observation size, action size) of brax's versions of the paper's tasks (spring backend).
 BRAX_SHAPES = {
@@ -71,17 +71,9 @@ def test_brax_env_steps_with_its_shapes_and_resets_to_fresh_random_states(name):
 PENDULUM = envs.make("brax/inverted_pendulum", max_episode_steps=200)
 
 
-def balancing_controller(obs):
-    """A hand-tuned linear controller on (x, theta, x', theta'), saturated at the action
-    bounds: 200/200 on every episode at this cap (a random policy falls after ~26 steps)."""
-    force = obs @ jnp.asarray([0.3, 32.0, -0.3, 0.3])
-    mean = jnp.clip(force, -1.0, 1.0)[..., None]
-    return DiagGaussian(mean, jnp.full(mean.shape, -5.0))
-
-
 @pytest.mark.slow
 def test_gail_learns_brax_inverted_pendulum_far_above_a_random_policy():
-    data = demos.collect(jax.random.key(0), PENDULUM, balancing_controller, 4, greedy=True)
+    data = demos.collect(jax.random.key(0), PENDULUM, scripted.inverted_pendulum, 4, greedy=True)
     assert np.all(data.episode_returns == 200)
     expert = demos.to_jax(data)
     config = presets.gail_config(PENDULUM, "ppo").replace(num_envs=16, num_steps=64,
