@@ -35,7 +35,7 @@ import jax
 import numpy as np
 
 from benchmarks import gail_classic as classic
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
 from jgail import demos, presets
 from jgail.imitation import transfer
 
@@ -155,7 +155,7 @@ def main(argv=None):
         print(f"[{part}] done in {result['part_wall_s']:.0f} s", flush=True)
         parts = {p: parts[p] for p in PARTS if p in parts}
         table = build_table(parts)  # written after every part: a later failure loses nothing
-        out = write_results(args.name, {"parts": classic.sanitize(parts)}, table, args.out_dir)
+        out = write_results(args.name, {"parts": sanitize(parts)}, table, args.out_dir)
     print(table)
     print(f"\nwrote {out}")
     return 0

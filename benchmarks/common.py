@@ -22,6 +22,7 @@ import sys
 import time
 
 import jax
+import numpy as np
 
 from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.run import compile_cache
@@ -123,6 +124,19 @@ def stamp(info: dict) -> str:
     device = info["device"] if info["platform"] != "cpu" else f"CPU, {info['cpus']} cores ({info['cpu_model']})"
     return (f"_Measured {info['date']} on {device}; jax {info['jax']}, jaxlib {info['jaxlib']}, jgail {info['jgail']}, "
             f"commit {commit}; load average at the end {info['load_average_1m']:.1f}._")
+
+
+def sanitize(obj):
+    """JSON-safe: numpy scalars to Python, NaN/inf to None (recursively through dicts/lists)."""
+    if isinstance(obj, dict):
+        return {str(k): sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [sanitize(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, (np.integer, np.bool_)):
+        return obj.item()
+    return obj
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

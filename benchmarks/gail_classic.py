@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
 import jax
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, steps_to_threshold, write_results
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, steps_to_threshold, write_results
 from jgail import bc, demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
@@ -487,19 +487,6 @@ def main(argv=None):
     out = write_results(args.name, {"parts": sanitize(parts)}, table, args.out_dir)
     print(f"\nwrote {out}")
     return 0
-
-
-def sanitize(obj):
-    """JSON-safe: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): sanitize(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [sanitize(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.core.distributions import random_policy
 from jgail.run.sweep import _replace_path
@@ -350,18 +350,6 @@ def main(argv=None):
     out = write_results(args.name, {"parts": sanitize(parts)}, table, args.out_dir)
     print(f"\nwrote {out}")
     return 0
-
-
-def sanitize(obj):
-    if isinstance(obj, dict):
-        return {str(k): sanitize(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [sanitize(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, (np.integer, np.bool_)):
-        return obj.item()
-    return obj
 
 
 if __name__ == "__main__":
