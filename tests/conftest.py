@@ -18,3 +18,14 @@ def session_compile_cache():
             yield cache
         finally:
             del os.environ["JGAIL_COMPILE_CACHE"]
+
+
+@pytest.fixture
+def trace_afresh_under_mutmut():
+    """mutmut links each test to the functions it calls by watching one run of the tests
+    (MUTANT_UNDER_TEST=stats); a jit cache hit calls nothing, so that run traces every test afresh.
+    Used by the reference tests (`pytestmark = pytest.mark.usefixtures(...)`)."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        import jax
+
+        jax.clear_caches()

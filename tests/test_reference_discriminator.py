@@ -3,7 +3,6 @@ with hand-set weights, its logits, BCE with smoothed labels, gradient penalty, B
 entropy and the logged metrics, each recomputed in numpy float64 (the input gradient of the
 network written out by hand, not by autodiff)."""
 
-import os
 
 import jax
 import jax.numpy as jnp
@@ -19,12 +18,7 @@ from jgail import discriminator as disc
 FAST = settings(max_examples=15, deadline=None, derandomize=True, database=None)
 
 
-@pytest.fixture(autouse=True)
-def trace_afresh_under_mutmut():
-    """mutmut links each test to the functions it calls by watching one run of the tests
-    (MUTANT_UNDER_TEST=stats); a jit cache hit calls nothing, so that run traces every test afresh."""
-    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
-        jax.clear_caches()
+pytestmark = pytest.mark.usefixtures("trace_afresh_under_mutmut")  # tests/conftest.py
 
 
 KEY = jax.random.PRNGKey(42)

@@ -9,7 +9,6 @@ evaluation loop have their own tests/test_reference_*.py files. Property-based t
 """
 
 import math
-import os
 import types
 
 import jax
@@ -31,12 +30,7 @@ from jgail.imitation.rewards import REWARD_NAMES, get_reward_fn, relabel_rewards
 FAST = settings(max_examples=15, deadline=None, derandomize=True, database=None)
 
 
-@pytest.fixture(autouse=True)
-def trace_afresh_under_mutmut():
-    """mutmut links each test to the functions it calls by watching one run of the tests
-    (MUTANT_UNDER_TEST=stats); a jit cache hit calls nothing, so that run traces every test afresh."""
-    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
-        jax.clear_caches()
+pytestmark = pytest.mark.usefixtures("trace_afresh_under_mutmut")  # tests/conftest.py
 
 
 # --- RunningStats ------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 and a textbook CG loop, the Fisher-vector product against a Hessian written by hand, and the
 backtracking line search against a plain Python loop."""
 
-import os
 
 import jax
 import jax.numpy as jnp
@@ -16,12 +15,7 @@ from jgail.generators.trpo import CG_RESIDUAL_TOL, conjugate_gradient, fisher_ve
 FAST = settings(max_examples=15, deadline=None, derandomize=True, database=None)
 
 
-@pytest.fixture(autouse=True)
-def trace_afresh_under_mutmut():
-    """mutmut links each test to the functions it calls by watching one run of the tests
-    (MUTANT_UNDER_TEST=stats); a jit cache hit calls nothing, so that run traces every test afresh."""
-    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
-        jax.clear_caches()
+pytestmark = pytest.mark.usefixtures("trace_afresh_under_mutmut")  # tests/conftest.py
 
 
 CG_ITERS = 25
