@@ -22,6 +22,8 @@ from jgail.run import compile_cache
 
 
 def parser() -> argparse.ArgumentParser:
+    """The `jgail` argument parser with every subcommand; `top.subparsers` maps each command
+    name to its subparser."""
     top = argparse.ArgumentParser(prog="jgail", description=__doc__.split("\n\n")[0])
     cache = top.add_mutually_exclusive_group()
     cache.add_argument("--compile-cache", metavar="DIR", default=None,
@@ -136,6 +138,22 @@ def parse(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Run the `jgail` command line on `argv` (default: sys.argv[1:]); returns the exit status:
+    0 on success, 2 for a bad argument or input (a one-line message on stderr), 3 when GAIL
+    training went non-finite in some seed, 130 when interrupted outside the run driver. A
+    run that the driver stopped on a signal (after checkpointing) raises SystemExit(128 + signum).
+
+    Example::
+
+        $ jgail expert  --env CartPole-v1 --max-episode-steps 200 --out runs/expert
+        $ jgail collect --expert runs/expert --episodes 100 --min-return 195 --out runs/demos.npz
+        $ jgail gail    --env CartPole-v1 --max-episode-steps 200 --demos runs/demos.npz --out runs/gail
+        $ jgail eval runs/expert --episodes 100
+        $ jgail plot runs/gail
+
+        from jgail.cli import main
+        status = main(["eval", "runs/expert", "--episodes", "10"])
+    """
     command = "?"
     try:
         args = parse(argv)

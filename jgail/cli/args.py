@@ -8,6 +8,7 @@ class UsageError(Exception):
 
 
 def env_options(args) -> dict:
+    """The `jgail.envs.make` options given by --max-episode-steps and --backend."""
     options = {}
     if args.max_episode_steps is not None:
         options["max_episode_steps"] = args.max_episode_steps
@@ -17,6 +18,7 @@ def env_options(args) -> dict:
 
 
 def add_env_args(p, required=True):
+    """Add --env (required when `required`), --max-episode-steps and --backend to parser `p`."""
     p.add_argument("--env", required=required, help='environment id, e.g. "CartPole-v1" or "brax/hopper"')
     p.add_argument("--max-episode-steps", type=int, default=None, help="episode cap (200 = classic CartPole-v0)")
     p.add_argument("--backend", default=None, help="brax physics backend (default: spring)")
@@ -38,6 +40,7 @@ def add_run_args(p, resumable: bool = True):
 
 
 def check_run_args(args) -> None:
+    """Raise UsageError unless --chunk, --checkpoint-every and --keep are >= 1 and --eval-every >= 0."""
     for name in ("chunk", "checkpoint_every", "keep"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -46,6 +49,7 @@ def check_run_args(args) -> None:
 
 
 def require(args, *names) -> None:
+    """Raise UsageError naming every flag among `names` (attribute names) that was not given."""
     missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None) is None]
     if missing:
         raise UsageError(f"{', '.join(missing)} required (or give --config FILE / --resume RUN_DIR)")

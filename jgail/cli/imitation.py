@@ -132,6 +132,8 @@ def _nonfinite(state) -> np.ndarray | None:
 
 
 def run_gail(args) -> int:
+    """`jgail gail`: train GAIL over --seeds seeds with the run driver, evaluate each seed and
+    write summary.json, metrics and run.json to --out. Returns 0, or 3 if a seed went non-finite."""
     check_run_args(args)
     env, data = _load_inputs(args)
     config = gail_config_from_args(args, env)
@@ -173,6 +175,8 @@ def run_gail(args) -> int:
 
 
 def gail_job(config, expert, eval_episodes: int) -> driver.Job:
+    """The driver `Job` of a GAIL run: every seed trains `config` on `expert`, evaluated over
+    `eval_episodes` episodes when the driver evaluates."""
     # Every seed runs `config`: the update reads it as constants rather than from the state,
     # where vmap batches its numbers per seed and turns the discriminator's gradient-penalty
     # `lax.cond` into a select that computes the penalty even at weight 0 (benchmarks/throughput.py).
@@ -185,6 +189,9 @@ def gail_job(config, expert, eval_episodes: int) -> driver.Job:
 
 
 def run_bc(args) -> int:
+    """`jgail bc`: behavioural cloning over --seeds seeds in one vmapped call (the expert
+    preset's network; observations normalised for continuous actions), then evaluation and
+    summary.json in --out. Returns 0."""
     env, data = _load_inputs(args)
     try:
         config = bc.BCConfig(learning_rate=args.lr, num_updates=args.updates).validate()

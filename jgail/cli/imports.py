@@ -30,6 +30,8 @@ def collect(args) -> int:
 
 
 def import_minari(args) -> int:
+    """`jgail collect --from-minari`: read a Minari dataset for --env, filter it and write the
+    .npz to --out. Returns 0."""
     if args.env is None:
         raise UsageError("--from-minari needs --env: the jgail environment the demonstrations are for "
                          "(with --max-episode-steps/--backend as needed)")

@@ -17,6 +17,8 @@ from jgail.run.evaluation import evaluate
 
 
 def run_eval(args) -> int:
+    """`jgail eval`: the mean return of a saved agent checkpoint (or of each seed of a GAIL
+    run's latest full-state checkpoint), printed. Returns 0."""
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if not os.path.isdir(args.path):
@@ -57,6 +59,8 @@ def _latest_policies(run_dir: str):
 
 
 def run_plot(args) -> int:
+    """`jgail plot`: learning curves of the given run directories as a PNG (--out, default
+    curves.png in the first run). Returns 0."""
     for run_dir in args.runs:
         if not os.path.isfile(os.path.join(run_dir, driver.METRICS_LOG)):
             raise UsageError(f"{run_dir} has no {driver.METRICS_LOG}; give run directories of `jgail gail` "

@@ -85,10 +85,12 @@ def prepare_run_dir(args, marker: str = CONFIG_FILE) -> bool:
 
 
 def saved_args(args) -> dict:
+    """The parsed arguments that define the run (not how to run it: NOT_SAVED are left out)."""
     return {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
 
 
 def write_config(args, config) -> None:
+    """Write `args.out`/config.json: the command, its arguments and the resolved `config`."""
     write_json_atomic(os.path.join(args.out, CONFIG_FILE), {
         "command": args.command, "args": saved_args(args), "config": describe(config),
         "jgail_version": _version("jgail"),
@@ -136,6 +138,9 @@ def _git_commit() -> str | None:
 
 def write_run_info(args, result: driver.Result | None, started: float, demos_path: str | None = None,
                    extra: dict | None = None) -> None:
+    """Write `args.out`/run.json: the command line, package versions, jax backend and
+    devices, git commit, wall times since `started` (a time.time()), the demonstrations'
+    path and sha256 when given, and `extra`."""
     info = {
         "command": " ".join(["jgail", *sys.argv[1:]]) if sys.argv and "jgail" in sys.argv[0] else args.command,
         "versions": {name: _version(name) for name in

@@ -44,6 +44,7 @@ RESULTS = "results.json"  # per group of cells, written when the group has train
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
+    """Add the sweep-only flags (--grid, --max-parallel, --threshold, multi-process) to `p`."""
     p.add_argument("--grid", action="append", default=[], metavar="PATH=V1,V2,...",
                    help="a swept numeric setting, e.g. disc.learning_rate=1e-4,3e-4 (repeat for a cross product)")
     p.add_argument("--max-parallel", type=int, default=None, help="at most this many cells in one vmapped call")
@@ -56,6 +57,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def parse_grid(specs: list[str]) -> dict[str, list[float]]:
+    """--grid values ["disc.learning_rate=1e-4,3e-4", ...] as {"discriminator.learning_rate":
+    [1e-4, 3e-4], ...} ("disc." and "gen." expanded). UsageError for a malformed spec."""
     grid = {}
     for spec in specs:
         path, sep, values = spec.partition("=")
@@ -99,6 +102,9 @@ def cells_config(swept, num_settings: int, seeds: int):
 
 
 def run_sweep(args) -> int:
+    """`jgail sweep`: GAIL over seeds x the --grid settings, this process's share of cells in
+    groups, evaluated, gathered, then aggregated by process 0 into sweep.json, sweep.md and
+    sweep.png. Returns 0."""
     check_run_args(args)
     if distributed.requested(args.coordinator, args.num_processes):
         distributed.initialize(args.coordinator, args.num_processes, args.process_id)
@@ -179,6 +185,8 @@ def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
 
 
 def gail_cells_job(base, expert, eval_episodes: int):
+    """`imitation.gail_job` for sweep cells: `init` takes (key, that cell's config), and the
+    update reads each cell's config from its state."""
     job = imitation.gail_job(base, expert, eval_episodes)
     # each cell's config is its own, so the update reads it from the state
     return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data), update=gail.update)

@@ -1,5 +1,5 @@
-"""`jgail expert`, `jgail collect` and `jgail eval`, on the host: validate, drive the jitted
-core, write files."""
+"""`jgail expert` and `jgail collect --expert`, on the host: validate, drive the jitted core,
+write files."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def agent_dir(path: str) -> str:
 
 
 def expert(args) -> int:
+    """`jgail expert`: train PPO experts (the preset) over --seeds seeds, keep the best by
+    evaluation as --out/agent, and write summary.json. Returns 0."""
     require(args, "env", "out")
     check_run_args(args)
     if args.seeds < 1 or args.eval_episodes < 1:
@@ -91,6 +93,8 @@ def _numbers(config) -> dict:
 
 
 def collect(args) -> int:
+    """`jgail collect --expert`: roll out the saved expert for --episodes episodes, filter
+    them and write the dataset to --out. Returns 0."""
     _positive_int("episodes", args.episodes)
     if args.keep_first is not None:
         _positive_int("keep-first", args.keep_first)

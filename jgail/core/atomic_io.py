@@ -11,6 +11,8 @@ from typing import Any
 
 
 def fsync_dir(directory: str):
+    """fsync `directory` itself, so a rename inside it survives a crash; a no-op where the
+    platform cannot open a directory."""
     try:  # makes the rename itself durable; not every platform can open a directory
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

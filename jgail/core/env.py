@@ -38,11 +38,14 @@ class ActionSpace:
         return self.num_actions if self.discrete else int(np.prod(self.shape))
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-able dict (`shape` as a list), as stored in dataset and checkpoint specs."""
         return dataclasses.asdict(self) | {"shape": list(self.shape)}
 
 
 @struct.dataclass
 class EnvState:
+    """One environment's state: the backend's own plus the running episode's return and length."""
+
     inner: Any  # the backend's own state
     episode_return: jax.Array  # [] return of the running episode
     episode_length: jax.Array  # [] steps taken in the running episode
@@ -50,6 +53,8 @@ class EnvState:
 
 @struct.dataclass
 class StepResult:
+    """What `Env.step` reports about one transition (see the module docstring)."""
+
     obs: jax.Array  # [obs_dim] next observation for the policy (post-reset at an end)
     reward: jax.Array  # [] environment reward (never shown to an imitation learner)
     terminated: jax.Array  # [] bool, true end of the episode
@@ -60,6 +65,7 @@ class StepResult:
 
     @property
     def done(self) -> jax.Array:
+        """[] bool: the episode ended here (terminated or truncated)."""
         return jnp.logical_or(self.terminated, self.truncated)
 
 
@@ -79,6 +85,7 @@ class Env:
 
     @property
     def obs_dim(self) -> int:
+        """Number of observation entries (the product of `obs_shape`)."""
         return int(np.prod(self.obs_shape))
 
     def spec(self) -> dict:
@@ -93,6 +100,7 @@ class Env:
 
 
 def clip_action(action_space: ActionSpace, action):
+    """`action` clipped to the box [low, high] for continuous spaces; discrete actions unchanged."""
     if action_space.discrete:
         return action
     return jnp.clip(action, jnp.asarray(action_space.low), jnp.asarray(action_space.high))

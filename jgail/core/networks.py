@@ -26,10 +26,13 @@ ACTIVATIONS = {
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig:
+    """Hidden layer sizes and activation (a name in ACTIVATIONS) of the policy and value MLPs."""
+
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
 
     def validate(self):
+        """Raise ValueError for an unknown activation or a non-positive hidden size."""
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}"
@@ -68,6 +71,9 @@ def orthogonal(scale: float = 1.0):
 
 
 class MLP(nn.Module):
+    """Dense layers [..., in_dim] -> [..., out_dim], orthogonally initialised (gain sqrt(2) for
+    hidden layers, `out_scale` for the output layer); no activation after the output."""
+
     hidden_sizes: Sequence[int]
     activation: str
     out_dim: int
@@ -82,6 +88,9 @@ class MLP(nn.Module):
 
 
 class Actor(nn.Module):
+    """The policy: obs [..., obs_dim] -> a Categorical (discrete actions) or a DiagGaussian whose
+    log_std is a learned parameter independent of the observation (continuous actions)."""
+
     action_space: ActionSpace
     network: NetworkConfig
 
@@ -97,6 +106,8 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
+    """The value function: obs [..., obs_dim] -> V(obs) [...]."""
+
     network: NetworkConfig
 
     @nn.compact
@@ -114,10 +125,12 @@ class PolicyNetworks:
 
     @classmethod
     def create(cls, action_space: ActionSpace, network: NetworkConfig, normalize_obs: bool = False):
+        """Validate `network` and build the actor and critic for `action_space`."""
         network.validate()
         return cls(Actor(action_space, network), Critic(network), normalize_obs)
 
     def init(self, key, obs_dim: int) -> dict:
+        """Fresh parameters {"actor": ..., "critic": ...} for observations of width `obs_dim`."""
         k_actor, k_critic = jax.random.split(key)
         dummy = jnp.zeros((obs_dim,), jnp.float32)
         return {"actor": self.actor.init(k_actor, dummy), "critic": self.critic.init(k_critic, dummy)}
@@ -126,7 +139,10 @@ class PolicyNetworks:
         return obs_stats.normalize(obs) if self.normalize_obs else obs
 
     def dist(self, params, obs_stats, obs):
+        """The action distribution at raw obs [..., obs_dim] (normalised by `obs_stats` when
+        `normalize_obs`)."""
         return self.actor.apply(params["actor"], self._prepare(obs_stats, obs))
 
     def value(self, params, obs_stats, obs):
+        """V(obs) [...] at raw obs [..., obs_dim] (normalised by `obs_stats` when `normalize_obs`)."""
         return self.critic.apply(params["critic"], self._prepare(obs_stats, obs))

@@ -11,12 +11,17 @@ CLIP = 10.0
 
 @struct.dataclass
 class RunningStats:
+    """Running mean and variance of observations, per entry; `count` is the (float) number of
+    observations merged so far (starting at 1e-4, so the first update dominates)."""
+
     mean: jax.Array  # [obs_dim]
     var: jax.Array  # [obs_dim]
     count: jax.Array  # []
 
     @classmethod
     def create(cls, dim: int) -> RunningStats:
+        """Initial statistics for `dim` entries: mean 0, variance 1 (normalize is then the identity,
+        up to clipping)."""
         return cls(jnp.zeros((dim,)), jnp.ones((dim,)), jnp.asarray(1e-4))
 
     def update(self, batch: jax.Array) -> RunningStats:
@@ -30,5 +35,6 @@ class RunningStats:
         return RunningStats(mean, m2 / total, total)
 
     def normalize(self, x: jax.Array) -> jax.Array:
+        """`x` [..., dim] standardised by these statistics, clipped to [-CLIP, CLIP]."""
         return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -CLIP, CLIP)
 

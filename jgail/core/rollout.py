@@ -25,19 +25,24 @@ class Transitions:
 
     @property
     def done(self):
+        """[T, N] bool: the episode ended at this step (terminated or truncated)."""
         return jnp.logical_or(self.terminated, self.truncated)
 
     def replace_rewards(self, reward: jax.Array) -> Transitions:
+        """The same batch with `reward` [T, N] in place of the environment's (GAIL's relabelling)."""
         return self.replace(reward=reward)
 
 
 @struct.dataclass
 class RolloutCarry:
+    """What a rollout carries from one batch to the next: the N env states and current observations."""
+
     env_state: EnvState  # batched over N
     obs: jax.Array  # [N, obs_dim]
 
 
 def reset_envs(key, env: Env, num_envs: int) -> RolloutCarry:
+    """Reset `num_envs` copies of `env`, each with its own key; the carry for the first `collect`."""
     obs, state = jax.vmap(env.reset)(jax.random.split(key, num_envs))
     return RolloutCarry(state, obs)
 

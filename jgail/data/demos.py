@@ -62,6 +62,10 @@ KIND_NAMES = {"f": "float", "iuf": "int or float", "b": "bool", "iu": "int"}
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Demonstrations:
+    """A demonstration dataset on the host: NumPy arrays of P pairs over E episodes,
+    episode-major, and its metadata (the file format in the module docstring). Build one with
+    `collect`, `from_arrays`, `from_minari` or `load`; `to_jax` makes the device copy."""
+
     obs: np.ndarray  # [P, *obs_shape] float32
     action: np.ndarray  # [P] int32 or [P, *action_shape] float32
     next_obs: np.ndarray  # [P, *obs_shape] float32, pre-reset at episode ends
@@ -74,10 +78,12 @@ class Demonstrations:
 
     @property
     def num_pairs(self) -> int:
+        """P, the number of (s, a, s') pairs."""
         return int(self.obs.shape[0])
 
     @property
     def num_episodes(self) -> int:
+        """E, the number of episodes."""
         return int(self.episode_lengths.shape[0])
 
 
@@ -91,10 +97,23 @@ class ExpertData(struct.PyTreeNode):
 
     @property
     def num_pairs(self) -> int:
+        """P, the number of pairs."""
         return int(self.obs.shape[0])
 
 
 def to_jax(demos: Demonstrations) -> ExpertData:
+    """The pairs GAIL and BC learn from (obs, action, next_obs, terminated) as jnp arrays on
+    the default device; episode structure, returns and metadata stay on the host.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, gail, presets
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))   # ExpertData: obs [P, obs_dim], ...
+        state = gail.init(jax.random.key(0), presets.gail_config(env), expert)
+    """
     fields = ("obs", "action", "next_obs", "terminated")
     return ExpertData(*(jnp.asarray(getattr(demos, f)) for f in fields))
 
@@ -150,7 +169,24 @@ def collect(key, env: Env, policy_fn, num_episodes: int, *, greedy: bool = False
     """Roll `policy_fn(obs [N, obs_dim]) -> distribution` for one whole episode on each of
     `num_episodes` parallel envs; keep every env's steps up to and including its first end.
     Actions are sampled (the policy as trained) unless `greedy`. `expert`: a dict (or a name)
-    describing the policy, stored in the metadata."""
+    describing the policy, stored in the metadata. `policy_fn` and `env` are static under
+    jit: pass the same function object to reuse the compiled rollout. Raises RuntimeError if
+    an episode does not end within env.max_episode_steps.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, presets, rl, scripted
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        data = demos.collect(jax.random.key(0), env, scripted.cartpole, 100, expert="scripted cartpole")
+
+        config = presets.expert_config(env)                   # or a policy trained here
+        state, _ = jax.jit(rl.train)(jax.random.key(1), config)
+        policy = rl.rollout_policy(state.agent.params, state.obs_stats, config.nets)
+        data = demos.collect(jax.random.key(0), env, policy, 100, expert={"kind": "ppo"})
+        data.num_episodes, data.num_pairs, data.episode_returns.mean()
+    """
     if int(num_episodes) < 1:
         raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
     records = jax.device_get(_rollout(key, env, policy_fn, int(num_episodes), bool(greedy)))
@@ -178,7 +214,17 @@ def collect(key, env: Env, policy_fn, num_episodes: int, *, greedy: bool = False
 
 
 def filter_episodes(demos: Demonstrations, min_return=None, first_k=None) -> Demonstrations:
-    """Keep whole episodes with return >= min_return, then the first `first_k` of those."""
+    """Keep whole episodes with return >= min_return, then the first `first_k` of those (None:
+    no such filter). Episodes are renumbered 0..k-1; the metadata records the filter. Raises
+    DatasetError when no episode passes, fewer than `first_k` do, or `min_return` is given but
+    the dataset's returns are unknown.
+
+    Example::
+
+        data = demos.collect(jax.random.key(0), env, policy, 100)
+        best = demos.filter_episodes(data, min_return=195)             # the reference filter
+        one = demos.filter_episodes(data, min_return=195, first_k=1)   # one expert episode
+    """
     returns, num = demos.episode_returns, demos.num_episodes
     kept = np.arange(num)
     if min_return is not None:
@@ -239,7 +285,24 @@ def from_arrays(obs, action, next_obs=None, terminated=None, truncated=None, epi
     Missing pieces are inferred: one episode if `episode_id` is None; `next_obs` by shifting
     within episodes (the last step then repeats its obs and is marked truncated); no
     termination; truncation at each episode's last step; unknown (NaN) returns, so the
-    expert's return is unknown too (`expert_return` gives None)."""
+    expert's return is unknown too (`expert_return` gives None). `obs` [P, *obs_shape],
+    `action` [P] (discrete indices) or [P, *action_shape], flags [P] bool or 0/1, `episode_id`
+    [P] any labels (renumbered 0..E-1), `episode_returns` [E]. The result is validated against
+    `env`; every problem raises DatasetError.
+
+    Example::
+
+        import numpy as np
+        from jgail import demos, envs
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        obs = np.random.randn(300, 4).astype(np.float32)
+        action = np.random.randint(0, 2, 300)
+        episode_id = np.repeat([0, 1, 2], 100)                 # three episodes of 100 steps
+        data = demos.from_arrays(obs, action, episode_id=episode_id,
+                                 episode_returns=[100.0, 100.0, 100.0], env=env, expert="my controller")
+        demos.save(data, "runs/external.npz")
+    """
     obs = _as_array("obs", obs, dtype=np.float32)
     num_pairs = len(obs)
     if num_pairs == 0:
@@ -479,7 +542,18 @@ def check_env_options(demos: Demonstrations, env_id: str, env_options: dict):
 
 
 def save(demos: Demonstrations, path) -> str:
-    """Write `demos` to one .npz (the suffix is added if missing), atomically. Returns the path."""
+    """Write `demos` to one .npz (the suffix is added if missing), atomically, replacing any
+    file there. Returns the path. Raises DatasetError if the dataset is malformed.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, scripted
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        data = demos.collect(jax.random.key(0), env, scripted.cartpole, 10)
+        path = demos.save(data, "runs/demos")    # -> "runs/demos.npz"
+    """
     _check_structure(demos)
     path = os.fspath(path)
     path = path if path.endswith(".npz") else path + ".npz"
@@ -505,7 +579,17 @@ def _read_npz(path: str) -> dict:
 
 def load(path, env: Env | None = None) -> Demonstrations:
     """Read a file written by `save`; validate it against `env` when given. Metadata that lacks
-    the return statistics (older or hand-made files) reads them as null (unknown)."""
+    the return statistics (older or hand-made files) reads them as null (unknown). A missing
+    file raises FileNotFoundError; anything wrong with it, DatasetError.
+
+    Example::
+
+        from jgail import demos, envs
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        data = demos.load("runs/demos.npz", env=env)    # checked against env's spaces
+        expert = demos.to_jax(data)
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no demonstrations file at {path}; collect one with "
@@ -547,7 +631,16 @@ def from_minari(dataset_or_path, *, env: Env, download: bool = False) -> Demonst
     neither (recording stopped mid-episode) becomes truncated there. Returns are the sums of
     the recorded rewards. The spaces must match `env`'s: a Box of the env's observation shape,
     and Discrete(n) (starting at 0) or a Box of the same shape and bounds for actions; no
-    episode may be longer than env.max_episode_steps."""
+    episode may be longer than env.max_episode_steps.
+
+    Example::
+
+        from jgail import demos, envs
+
+        env = envs.make("CartPole-v1", max_episode_steps=500)
+        data = demos.from_minari("cartpole/expert-v0", env=env)    # or a dataset directory
+        demos.save(demos.filter_episodes(data, first_k=10), "runs/minari_cartpole.npz")
+    """
     try:
         import minari  # optional and heavy (gymnasium, h5py): only this function needs it
         from gymnasium import spaces

@@ -27,6 +27,7 @@ __all__ = ["ActionSpace", "Env", "EnvState", "StepResult", "available", "make"]
 
 
 def available() -> list[str]:
+    """Every id `make` accepts: gymnax ids, "brax/<name>" and "probe/<name>" (imports brax)."""
     return gymnax_backend.names() + [BRAX_PREFIX + n for n in brax_backend.names()] + probes.names()
 
 
@@ -39,7 +40,21 @@ def make(name: str, **options) -> Env:
     for gymnax any field of the env's params (e.g. `gravity`).
 
     The same name and options give an equal `Env` (the same functions), so functions
-    jitted with it as a static argument compile once.
+    jitted with it as a static argument compile once. Raises ValueError for an unknown id or
+    option.
+
+    Example::
+
+        import jax
+        import jax.numpy as jnp
+        from jgail import envs
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        key = jax.random.key(0)
+        obs, state = env.reset(key)                    # obs [env.obs_dim]
+        state, step = env.step(key, state, jnp.int32(1))
+        step.reward, step.terminated, step.truncated   # scalars; step.obs, step.final_obs [obs_dim]
+        hopper = envs.make("brax/hopper", backend="spring")
     """
     if not isinstance(name, str):
         raise ValueError(f"environment name must be a string, got {type(name).__name__}")

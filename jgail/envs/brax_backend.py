@@ -28,6 +28,7 @@ def _brax_envs():
 
 
 def names() -> list[str]:
+    """brax's registered environment names, without the "brax/" prefix (imports brax)."""
     return sorted(_brax_envs()._envs)  # brax keeps its registry private; there is no public list
 
 
@@ -36,6 +37,10 @@ def _tree_select(pred, on_true, on_false):
 
 
 def make(name: str, options: dict, available: list[str]) -> Env:
+    """The `Env` for "brax/<name>". `options` (consumed): `backend` (one of BACKENDS),
+    `max_episode_steps` (default DEFAULT_EPISODE_STEPS) and any keyword of brax's constructor.
+    Actions are in [-1, 1]^action_size; every reset draws a fresh random start. `available`
+    is listed in the error for an unknown name. Use `jgail.envs.make` rather than this."""
     short = name[len(PREFIX):]
     if short not in names():
         raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available)}")

@@ -14,12 +14,16 @@ from jgail.core.env import ActionSpace, Env, with_episode_stats
 
 
 def names() -> list[str]:
+    """gymnax's registered environment ids (imports gymnax)."""
     import gymnax  # on first use (see above)
 
     return list(gymnax.registered_envs)
 
 
 def make(name: str, options: dict) -> Env:
+    """The `Env` for gymnax id `name`. `options` (consumed): `max_episode_steps` and any field
+    of the env's params. Observations are flattened to vectors; a scalar Box action becomes
+    shape (1,). Only Discrete and Box action spaces are supported. Use `jgail.envs.make`."""
     import gymnax  # on first use (see above)
     from gymnax.environments import spaces
 

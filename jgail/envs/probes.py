@@ -78,10 +78,13 @@ PROBES = {
 
 
 def names() -> list[str]:
+    """The probe ids ("probe/<name>")."""
     return sorted(PROBES)
 
 
 def make(name: str, options: dict, available: list[str]) -> Env:
+    """The probe `name`; probes take no options. `available` is listed in the error for an
+    unknown name. Use `jgail.envs.make`."""
     if name not in PROBES:
         raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available)}")
     if options:

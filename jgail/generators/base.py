@@ -19,11 +19,15 @@ from flax import struct
 
 
 class AgentState(struct.PyTreeNode):
+    """An agent's learned state: policy/value params and the generator's optimiser state."""
+
     params: Any  # {"actor": ..., "critic": ...}
     opt_state: Any  # the generator's optimiser state(s)
 
 
 class Generator(NamedTuple):
+    """A registered policy optimiser: its name, config type and the two functions (see above)."""
+
     name: str
     config_type: type
     init_optimizer: Callable
@@ -45,6 +49,7 @@ def register(name: str, config_type: type, init_optimizer: Callable, update: Cal
 
 
 def names() -> list[str]:
+    """The registered generator names, sorted (e.g. ["ppo", "trpo"])."""
     return sorted(_REGISTRY)
 
 
@@ -58,6 +63,7 @@ def get(config) -> Generator:
 
 
 def by_name(name: str) -> Generator:
+    """The generator registered as `name`; ValueError listing the names otherwise."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown generator {name!r}; choose one of {names()}")
     return _REGISTRY[name]

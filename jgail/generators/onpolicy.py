@@ -43,17 +43,23 @@ class OnPolicyConfig(struct.PyTreeNode):
 
     @property
     def batch_size(self) -> int:
+        """Env steps per iteration: num_envs * num_steps."""
         return self.num_envs * self.num_steps
 
     @property
     def num_iterations(self) -> int:
+        """Iterations in a whole run: total_timesteps // batch_size, at least 1 (a remainder is dropped)."""
         return max(1, self.total_timesteps // self.batch_size)
 
     @property
     def nets(self) -> PolicyNetworks:
+        """The policy and value networks this config describes (built afresh on each access)."""
         return PolicyNetworks.create(self.env.action_space, self.network, self.normalize_obs)
 
     def validate_loop(self, counts=("num_envs", "num_steps", "total_timesteps")) -> None:
+        """Raise ConfigError unless `env` comes from `jgail.envs.make`, each field named in
+        `counts` is an int >= 1, and the network and generator configs are valid (the
+        generator's own `validate(batch_size)` included). A bad network raises ValueError."""
         name = type(self).__name__
         if not isinstance(self.env, Env):
             raise ConfigError(f"{name}.env must be made with jgail.envs.make(...)")
@@ -65,6 +71,9 @@ class OnPolicyConfig(struct.PyTreeNode):
 
 
 class OnPolicyState(struct.PyTreeNode):
+    """The whole training state of one seed: config, agent, observation statistics, the
+    rollout carried between batches, the PRNG key and the iteration counters."""
+
     config: Any  # an OnPolicyConfig
     agent: AgentState
     obs_stats: RunningStats
@@ -90,6 +99,7 @@ def init_agent(key, config: OnPolicyConfig, params=None) -> AgentState:
 
 
 def init_rollout(key, config: OnPolicyConfig) -> RolloutCarry:
+    """Reset `config.num_envs` environments: the rollout carry of a fresh state."""
     return reset_envs(key, config.env, config.num_envs)
 
 

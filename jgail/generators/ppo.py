@@ -22,6 +22,21 @@ from jgail.generators.base import AgentState, register
 
 
 class PPOConfig(struct.PyTreeNode):
+    """PPO hyperparameters. Numeric fields are pytree leaves (vmappable, so `jgail.sweep` can
+    sweep them); `num_epochs`, `num_minibatches` and `anneal_lr` are static. The learning
+    rate decays linearly towards 0 over the run when `anneal_lr`. The minibatch count must divide
+    num_envs * num_steps.
+
+    Example::
+
+        from jgail import envs, rl
+        from jgail.generators.ppo import PPOConfig
+
+        ppo = PPOConfig(learning_rate=3e-4, ent_coef=0.0, num_epochs=10, num_minibatches=32)
+        config = rl.RLConfig(env=envs.make("CartPole-v1"), generator=ppo,
+                             num_envs=8, num_steps=256).validate()    # 2048 steps / 32 minibatches
+    """
+
     learning_rate: float = 2.5e-4
     gamma: float = 0.99
     gae_lambda: float = 0.95
@@ -66,6 +81,7 @@ def _optimizer(config: PPOConfig):
 
 
 def init_optimizer(config: PPOConfig, params) -> optax.OptState:
+    """Adam state (after global-norm clipping) for all of `params`, actor and critic together."""
     return _optimizer(config).init(params)
 
 

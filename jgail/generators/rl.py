@@ -22,16 +22,31 @@ __all__ = ["RLConfig", "RLState", "init", "rollout_policy", "run", "train", "upd
 
 
 class RLConfig(OnPolicyConfig):
+    """RL on the env reward: an `OnPolicyConfig` (env, generator, batch shape, network) as is."""
+
     def validate(self) -> RLConfig:
+        """Raise ConfigError on a bad setting (see `OnPolicyConfig.validate_loop`); returns self."""
         self.validate_loop()
         return self
 
 
 class RLState(OnPolicyState):
-    pass
+    """The whole state of one RL run (an `OnPolicyState`); `jax.vmap` batches it over seeds."""
 
 
 def init(key, config: RLConfig) -> RLState:
+    """Validate `config`, then a fresh state: new params and optimiser state, initial
+    observation statistics and `config.num_envs` freshly reset environments.
+
+    Example::
+
+        import jax
+        from jgail import envs, rl
+        from jgail.generators.ppo import PPOConfig
+
+        config = rl.RLConfig(env=envs.make("CartPole-v1"), generator=PPOConfig(), total_timesteps=100_000)
+        state = jax.jit(rl.init)(jax.random.key(0), config)
+    """
     config.validate()
     k_params, k_env, key = jax.random.split(key, 3)
     return RLState(
@@ -46,16 +61,44 @@ def init(key, config: RLConfig) -> RLState:
 
 
 def update(state: RLState):
-    """Collect one batch with the current policy, then take one generator step."""
+    """Collect one batch with the current policy, then take one generator step. Returns
+    (state, metrics): scalars such as episode_return (mean over the episodes that ended in the
+    batch, nan if none), env_steps, nonfinite and the generator's losses.
+
+    Example::
+
+        state = rl.init(jax.random.key(0), config)
+        step = jax.jit(rl.update)
+        for _ in range(10):
+            state, metrics = step(state)
+        float(metrics["episode_return"])
+    """
     state, metrics, _ = onpolicy.iteration(state)
     return state, metrics
 
 
 def run(state: RLState, num_iterations: int):
-    """Advance `num_iterations` (static) iterations; returns (state, metrics [iters, ...])."""
+    """Advance `num_iterations` (static) iterations; returns (state, metrics [iters, ...]).
+
+    Example::
+
+        state = rl.init(jax.random.key(0), config)
+        state, metrics = jax.jit(rl.run, static_argnums=1)(state, 50)    # metrics["episode_return"]: [50]
+    """
     return onpolicy.run(update, state, num_iterations)
 
 
 def train(key, config: RLConfig):
-    """A whole run: `init` then `config.num_iterations` updates."""
+    """A whole run: `init` then `config.num_iterations` updates. Returns (state, metrics
+    [num_iterations]); vmap over keys for several seeds.
+
+    Example::
+
+        import jax
+        from jgail import envs, presets, rl
+
+        config = presets.expert_config(envs.make("CartPole-v1", max_episode_steps=200))
+        keys = jax.random.split(jax.random.key(0), 8)
+        states, metrics = jax.jit(jax.vmap(rl.train, (0, None)))(keys, config)   # metrics: [8, iterations]
+    """
     return run(init(key, config), config.num_iterations)

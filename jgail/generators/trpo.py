@@ -34,6 +34,19 @@ CG_RESIDUAL_TOL = 1e-10
 
 
 class TRPOConfig(struct.PyTreeNode):
+    """TRPO hyperparameters. Numeric fields are pytree leaves (vmappable); iteration counts and
+    `normalize_advantages` are static. `value_minibatches` must divide num_envs * num_steps.
+
+    Example::
+
+        from jgail import envs, gail, generators
+        from jgail.generators.trpo import TRPOConfig
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        config = gail.GAILConfig(env=env, generator=TRPOConfig(max_kl=0.01, ent_coef=0.0)).validate()
+        same = generators.config_for("trpo", max_kl=0.01)    # by registered name
+    """
+
     max_kl: float = 0.01  # trust region: mean KL(old || new) over the batch
     damping: float = 0.1  # CG solves (F + damping * I) x = g, well-posed when F is singular
     value_learning_rate: float = 1e-3

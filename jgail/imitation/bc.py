@@ -22,6 +22,9 @@ LOSSES = ("nll", "mse")
 
 
 class BCConfig(struct.PyTreeNode):
+    """BC settings: Adam learning rate (a pytree leaf), number of updates, minibatch size
+    (pairs sampled with replacement per update) and the continuous-action loss ("nll" or "mse")."""
+
     learning_rate: float = 1e-3
     num_updates: int = struct.field(pytree_node=False, default=2000)
     batch_size: int = struct.field(pytree_node=False, default=256)
@@ -38,6 +41,9 @@ class BCConfig(struct.PyTreeNode):
 
 
 def bc_loss(actor_params, nets: PolicyNetworks, obs_stats, obs, action, loss: str):
+    """Mean BC loss over obs [B, obs_dim] and action [B] (int) or [B, action_dim]: the negative
+    log-likelihood of the actions (always, for discrete actions), or with loss="mse" the
+    squared error of the policy mean summed over action dimensions."""
     dist = nets.actor.apply(actor_params, nets._prepare(obs_stats, obs))
     if nets.actor.action_space.discrete or loss == "nll":
         return -dist.log_prob(action).mean()
@@ -50,7 +56,25 @@ def expert_obs_stats(expert: ExpertData) -> RunningStats:
 
 
 def fit(key, config: BCConfig, nets: PolicyNetworks, params, obs_stats, expert: ExpertData):
-    """`config.num_updates` Adam steps of BC on the actor; returns (params, final loss)."""
+    """`config.num_updates` Adam steps of BC on the actor, starting from `params` (the critic is
+    left as it is); returns (params, loss of the last minibatch, nan when num_updates is 0).
+    Does not call `config.validate()`.
+
+    Example::
+
+        import jax
+        from jgail import bc, demos, envs
+        from jgail.core.networks import NetworkConfig, PolicyNetworks
+        from jgail.core.normalization import RunningStats
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+        nets = PolicyNetworks.create(env.action_space, NetworkConfig((64, 64), "tanh"))
+        k_init, k_fit = jax.random.split(jax.random.key(0))
+        params = nets.init(k_init, env.obs_dim)
+        params, loss = bc.fit(k_fit, bc.BCConfig(num_updates=500), nets, params,
+                              RunningStats.create(env.obs_dim), expert)
+    """
     optimizer = optax.adam(config.learning_rate)
     num_pairs = expert.obs.shape[0]
 
@@ -71,7 +95,25 @@ def fit(key, config: BCConfig, nets: PolicyNetworks, params, obs_stats, expert: 
 
 def train(key, config: BCConfig, env: Env, network: NetworkConfig, expert: ExpertData,
           normalize_obs: bool = False):
-    """BC from scratch. Returns (params, obs_stats, metrics). Vmappable over `key`."""
+    """BC from scratch. Returns (params, obs_stats, {"bc_loss": final loss}). With
+    `normalize_obs` the policy's observation statistics are the expert's. Vmappable over
+    `key`; `env`, `network` and `normalize_obs` must be static under jit (close over them).
+
+    Example::
+
+        import jax
+        from jgail import bc, demos, envs, evaluation
+        from jgail.core.networks import NetworkConfig, PolicyNetworks
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+        config, network = bc.BCConfig(num_updates=2000), NetworkConfig((64, 64), "tanh")
+        keys = jax.random.split(jax.random.key(0), 4)
+        params, obs_stats, metrics = jax.jit(jax.vmap(lambda k: bc.train(k, config, env, network, expert)))(keys)
+        nets = PolicyNetworks.create(env.action_space, network)
+        one = jax.tree.map(lambda x: x[0], (params, obs_stats))
+        evaluation.evaluate(jax.random.key(1), env, nets, *one)["mean_return"]
+    """
     config.validate()
     nets = PolicyNetworks.create(env.action_space, network, normalize_obs)
     k_init, k_fit = jax.random.split(key)

@@ -42,6 +42,10 @@ def _check_choice(field: str, value, valid) -> None:
 
 
 class DiscriminatorConfig(struct.PyTreeNode):
+    """Discriminator settings. Structural fields (network shape, input mode, kind, update
+    count, batch size, normalisation, absorbing) are static; learning_rate, grad_penalty,
+    entropy_coef, label_smoothing and gamma are pytree leaves (vmappable)."""
+
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(100, 100))
     activation: str = struct.field(pytree_node=False, default="tanh")
     input_mode: str = struct.field(pytree_node=False, default="state_action")
@@ -92,6 +96,9 @@ class DiscriminatorBatch(struct.PyTreeNode):
 
 
 class DiscriminatorState(struct.PyTreeNode):
+    """D's learned state: network params, Adam state and the fixed input standardisation
+    (computed once from the expert pairs by `init`)."""
+
     params: dict  # {"d": ...} for gail; {"g": reward net, "h": potential net} for airl
     opt_state: optax.OptState
     input_mean: jax.Array  # [feature_dim] expert feature mean (zeros if disabled)

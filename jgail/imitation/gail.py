@@ -41,6 +41,24 @@ __all__ = ["GAILConfig", "GAILState", "init", "iteration", "relabel", "run", "tr
 
 
 class GAILConfig(OnPolicyConfig):
+    """GAIL settings: the on-policy loop's (env, generator, num_envs, num_steps,
+    total_timesteps, network, normalize_obs), the discriminator, an optional BC warm start
+    (`bc.num_updates` > 0), the reward form (`reward`, a name in REWARD_NAMES) and its clip,
+    and how many recent policy batches D replays. `jgail.presets.gail_config(env)` gives
+    tuned values.
+
+    Example::
+
+        from jgail import discriminator, envs, gail
+        from jgail.generators.trpo import TRPOConfig
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        config = gail.GAILConfig(
+            env=env, generator=TRPOConfig(), total_timesteps=300_000,
+            discriminator=discriminator.DiscriminatorConfig(absorbing=True, learning_rate=1e-3),
+        ).validate()
+    """
+
     discriminator: disc.DiscriminatorConfig = disc.DiscriminatorConfig()
     bc: bc.BCConfig = bc.BCConfig(num_updates=0)  # num_updates > 0: BC warm start
     reward_clip: float = 10.0  # max |relabelled reward|
@@ -49,9 +67,12 @@ class GAILConfig(OnPolicyConfig):
 
     @property
     def num_actions(self) -> int | None:
+        """The env's number of discrete actions; None for continuous actions."""
         return self.env.action_space.num_actions
 
     def validate(self) -> GAILConfig:
+        """Raise ConfigError on a bad setting (reward name, AIRL pairing, counts, discriminator,
+        BC, reward_clip, gamma < 1 with absorbing states); returns self."""
         if self.reward not in REWARD_NAMES:
             raise ConfigError(f"unknown reward {self.reward!r}; valid names: {', '.join(REWARD_NAMES)}")
         if self.discriminator.kind == "airl" and self.reward not in ("airl", "logit"):
@@ -66,6 +87,9 @@ class GAILConfig(OnPolicyConfig):
 
 
 class GAILState(OnPolicyState):
+    """The whole state of one GAIL run: the on-policy state plus D and its replay of recent
+    policy pairs; `jax.vmap` batches it over seeds."""
+
     discriminator: disc.DiscriminatorState
     replay: disc.DiscriminatorBatch  # [replay_batches * T * N] recent policy pairs for D
     replay_mask: jax.Array  # [replay_batches * T * N] 1 where filled
@@ -76,6 +100,21 @@ def _d_inputs(config: GAILConfig, pairs, mask=None):
 
 
 def init(key, config: GAILConfig, expert: ExpertData) -> GAILState:
+    """Validate `config`, then a fresh state: policy params (BC warm-started on `expert` when
+    `config.bc.num_updates` > 0), D with its input statistics from `expert`, an empty replay
+    and freshly reset environments. Observation statistics start from the expert's when
+    `normalize_obs`.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, gail, presets
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+        config = presets.gail_config(env, "ppo")
+        state = jax.jit(gail.init)(jax.random.key(0), config, expert)
+    """
     config.validate()
     nets = config.nets
     k_params, k_env, k_disc, k_bc, key = jax.random.split(key, 5)
@@ -137,13 +176,49 @@ def iteration(state: GAILState, expert: ExpertData):
 
 
 def update(state: GAILState, expert: ExpertData):
+    """One GAIL iteration (collect, update D, relabel, generator step). Returns (state,
+    metrics): scalars such as episode_return (the env's, recorded only), the discriminator's
+    `disc_*` metrics, reward_mean and the generator's losses.
+
+    Example::
+
+        state = gail.init(jax.random.key(0), config, expert)
+        step = jax.jit(gail.update)
+        for _ in range(10):
+            state, metrics = step(state, expert)
+        float(metrics["disc_expert_accuracy"])
+    """
     state, metrics, _ = iteration(state, expert)
     return state, metrics
 
 
 def run(state: GAILState, expert: ExpertData, num_iterations: int):
+    """Advance `num_iterations` (static) iterations in one scan; returns (state, metrics
+    [num_iterations]). Long runs: call it in chunks and checkpoint the state between them.
+
+    Example::
+
+        state = gail.init(jax.random.key(0), config, expert)
+        state, metrics = jax.jit(gail.run, static_argnums=2)(state, expert, 50)
+    """
     return onpolicy.run(lambda s: update(s, expert), state, num_iterations)
 
 
 def train(key, config: GAILConfig, expert: ExpertData):
+    """A whole run: `init` then `config.num_iterations` iterations. Returns (state, metrics
+    [num_iterations]). Vmap over keys (and over swept config leaves) with `expert` unbatched,
+    so every seed shares one copy of the demonstrations.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, gail, presets
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+        config = presets.gail_config(env, "trpo")
+        keys = jax.random.split(jax.random.key(0), 8)
+        states, metrics = jax.jit(jax.vmap(gail.train, (0, None, None)))(keys, config, expert)
+        metrics["episode_return"].shape    # [8, config.num_iterations]
+    """
     return run(init(key, config, expert), expert, config.num_iterations)

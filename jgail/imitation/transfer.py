@@ -36,7 +36,21 @@ class LearnedReward(struct.PyTreeNode):
 
     @classmethod
     def from_gail(cls, state) -> LearnedReward:
-        """The reward learned by a GAIL run whose discriminator is AIRL's (a `GAILState`)."""
+        """The reward learned by a GAIL run whose discriminator is AIRL's (a `GAILState`, or a
+        batch of them from `jax.vmap(gail.train)`, giving one reward per seed); the clip is
+        the run's `reward_clip`. Raises ConfigError for a non-AIRL discriminator.
+
+        Example::
+
+            import jax
+            from jgail import demos, envs, gail, presets
+            from jgail.imitation import transfer
+
+            env = envs.make("CartPole-v1", max_episode_steps=200)
+            expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+            airl_state, _ = jax.jit(gail.train)(jax.random.key(0), presets.airl_config(env, state_only=True), expert)
+            reward = transfer.LearnedReward.from_gail(airl_state)
+        """
         config = state.config
         if config.discriminator.kind != "airl":
             raise ConfigError("only an AIRL discriminator (kind='airl') learns a reward g to transfer; "
@@ -63,7 +77,16 @@ def rewards(reward: LearnedReward, batch: Transitions, gamma) -> jax.Array:
 
 def train(key, config: rl.RLConfig, reward: LearnedReward):
     """A fresh RL run (`config`, e.g. `presets.expert_config(env)`) on the learned reward.
-    Returns (RLState, metrics); metrics' episode_return is the env's, recorded only."""
+    Returns (RLState, metrics [num_iterations]); metrics' episode_return is the env's,
+    recorded only, and learned_reward_mean the mean reward the learner was given. Vmap over
+    keys, with `reward` batched too when it came from a batch of AIRL runs.
+
+    Example::
+
+        reward = transfer.LearnedReward.from_gail(airl_state)     # see LearnedReward.from_gail
+        agent, metrics = jax.jit(transfer.train)(jax.random.key(1), presets.expert_config(env), reward)
+        metrics["episode_return"][-1]                             # the env's return, never seen by the agent
+    """
     gamma = config.generator.gamma
 
     def relabel(state, key, batch):

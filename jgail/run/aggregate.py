@@ -26,7 +26,24 @@ def _rliable():
 
 
 def summarize(scores: np.ndarray, finite: np.ndarray, threshold: float | None, seed: int = 0) -> dict:
-    """`scores` [seeds] of one setting; `finite` [seeds] False where training went non-finite."""
+    """Aggregates of one setting across seeds. `scores` [seeds]; `finite` [seeds] False where
+    training went non-finite (those seeds are counted, then left out); `threshold`: a score
+    counted as reaching the goal (None: not counted); `seed` seeds the bootstrap.
+
+    Returns {"seeds", "seeds_nonfinite", "mean", "iqm", "mean_ci", "iqm_ci"} (CIs as [low,
+    high]; None everywhere if no seed is finite), plus "seeds_reaching_threshold" when a
+    threshold is given or no seed is finite. Needs rliable.
+
+    Example::
+
+        import numpy as np
+        from jgail.run import aggregate
+
+        scores = np.array([0.95, 1.0, 0.7, 1.02, 0.99, 0.4])
+        finite = np.array([True, True, True, True, True, False])
+        row = aggregate.summarize(scores, finite, threshold=0.9)
+        row["iqm"], row["iqm_ci"], row["seeds_reaching_threshold"]    # over the 5 finite seeds
+    """
     library, metrics = _rliable()
     good = np.asarray(scores, float)[np.asarray(finite, bool)]
     row = {"seeds": int(len(scores)), "seeds_nonfinite": int((~np.asarray(finite, bool)).sum())}

@@ -92,6 +92,7 @@ def checksum(state, spec: dict) -> str:
 
 
 def file_sha256(path: str) -> str:
+    """The sha256 of the file's bytes, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

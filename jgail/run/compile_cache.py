@@ -65,6 +65,7 @@ _users_dir: str | None = None  # ... and the one the user had given it before, i
 
 
 def default_dir() -> str:
+    """$XDG_CACHE_HOME/jgail/jax-compile-cache, or ~/.cache/jgail/jax-compile-cache."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "jgail", "jax-compile-cache")
 
@@ -83,7 +84,16 @@ def enable(cache_dir: str | None = None) -> str | None:
 
     Idempotent. Call it before the first compilation that should be cached: programs
     compiled earlier in the process are not written. An unusable directory is a warning,
-    not an error: the run goes on without the cache.
+    not an error: the run goes on without the cache. `cache_dir`: a directory, "" for no
+    cache, or None for the usual lookup (see the module docstring).
+
+    Example::
+
+        from jgail.run import compile_cache
+
+        compile_cache.enable()                        # e.g. "/home/me/.cache/jgail/jax-compile-cache"
+        compile_cache.enable("/scratch/jax-cache")    # a directory of your choice
+        compile_cache.enable("")                      # off: returns None
     """
     path = resolve(cache_dir)
     problem = path and _unusable(path)

@@ -52,7 +52,22 @@ class Interrupted(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One training run for a batch of seeds: the pure pieces the driver composes."""
+    """One training run for a batch of seeds: the pure pieces the driver composes. The state
+    `init` returns must have an `iteration` field (as `rl` and `gail` states do).
+
+    Example::
+
+        import jax
+        from jgail import envs, evaluation, presets, rl
+        from jgail.run import driver
+
+        config = presets.expert_config(envs.make("CartPole-v1", max_episode_steps=200))
+        job = driver.Job(
+            init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
+            num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
+            evaluate=lambda key, s: evaluation.evaluate(key, config.env, config.nets, s.agent.params,
+                                                        s.obs_stats, 20)["mean_return"])
+    """
 
     init: Callable[[Any, Any], Any]  # (cell, data) -> state of one seed; a cell is a key, or (key, config)
     update: Callable[[Any, Any], tuple[Any, dict]]  # (state, data) -> (state, metrics), one iteration
@@ -64,6 +79,9 @@ class Job:
 
 @dataclasses.dataclass
 class Result:
+    """What `drive` returns: the final states, the whole metrics log as arrays and wall times
+    in seconds."""
+
     state: Any  # the batched final state [S, ...]
     metrics: dict  # name -> np.ndarray [S, iterations]
     compile_s: float
@@ -112,6 +130,8 @@ def _from_saved(saved, template):
 
 
 def checkpoint_manager(run_dir: str, keep: int = 3):
+    """An orbax CheckpointManager for `run_dir`/checkpoints that keeps the last `keep`
+    checkpoints and writes synchronously."""
     import orbax.checkpoint as ocp  # slow to import; only the driver needs it
 
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
@@ -119,6 +139,8 @@ def checkpoint_manager(run_dir: str, keep: int = 3):
 
 
 def save_state(manager, iteration: int, state) -> None:
+    """Checkpoint the whole (batched) `state` as step `iteration`, as host arrays with PRNG keys
+    stored as their raw data; returns once it is written."""
     import orbax.checkpoint as ocp
 
     manager.save(iteration, args=ocp.args.StandardSave(_host_copy(state)))
@@ -155,6 +177,8 @@ def _records(metrics: dict, first_iteration: int, num_active: int) -> list[dict]
 
 
 def read_log(run_dir: str, up_to_iteration: int | None = None) -> list[dict]:
+    """The records of `run_dir`/metrics.jsonl (up to `up_to_iteration` when given), stopping at
+    a line cut short by a kill; [] when there is no log."""
     path = os.path.join(run_dir, METRICS_LOG)
     if not os.path.exists(path):
         return []
@@ -238,7 +262,16 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     over them (S must divide by their number); the data is replicated. Raises `Interrupted`
     after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints (each process
     of a multi-process sweep trains its own share: orbax would write host arrays from process 0
-    only), and a signal then stops without one.
+    only), and a signal then stops without one. `resume=True` continues from the latest
+    checkpoint in `run_dir`. Returns a `Result` whose metrics are [S, iterations] arrays.
+
+    Example::
+
+        # job as in Job's example
+        keys = jax.random.split(jax.random.key(0), 4)
+        result = driver.drive(job, keys, "runs/expert", chunk_iterations=10, eval_every=5)
+        result.metrics["episode_return"].shape          # [4, job.num_iterations]
+        result = driver.drive(job, keys, "runs/expert", resume=True)    # after an interruption
     """
     if chunk_iterations < 1 or checkpoint_every < 1 or keep < 1 or eval_every < 0:
         raise ValueError("chunk_iterations, checkpoint_every and keep must be >= 1, eval_every >= 0")

@@ -26,7 +26,23 @@ def evaluate(
     num_episodes: int = DEFAULT_EPISODES,
     greedy: bool = False,
 ):
-    """Returns {"mean_return": [], "returns": [num_episodes], "lengths": [num_episodes]}."""
+    """Run `num_episodes` episodes in parallel, one each, with the policy `nets` at `params`
+    (sampled actions; argmax/mean with `greedy`). Every episode ends within
+    env.max_episode_steps. Returns {"mean_return": [], "returns": [num_episodes],
+    "lengths": [num_episodes]} (returns are the env's reward summed over the episode).
+    `env`, `nets`, `num_episodes` and `greedy` are static under jit (close over them).
+
+    Example::
+
+        import jax
+        from jgail import envs, evaluation, presets, rl
+
+        config = presets.expert_config(envs.make("CartPole-v1", max_episode_steps=200))
+        state, _ = jax.jit(rl.train)(jax.random.key(0), config)
+        result = evaluation.evaluate(jax.random.key(1), config.env, config.nets, state.agent.params,
+                                     state.obs_stats, num_episodes=100)
+        float(result["mean_return"])
+    """
     return evaluate_fn(key, env, lambda obs: nets.dist(params, obs_stats, obs), num_episodes, greedy)
 
 

@@ -126,7 +126,20 @@ def plot_metrics(metrics, *, expert_return: float | None = None, random_return: 
     (each seed smoothed over SMOOTHING iterations) with a 95% bootstrap band, the expert's and
     a random policy's return as lines, and the discriminator's accuracies when present.
     `metrics` may also be a list of (label, metrics) to draw several runs on one figure.
-    Saves a PNG to `out` when given. Returns the matplotlib figure."""
+    Each metrics dict needs "episode_return"; "env_steps" sets the x axis (else iterations).
+    Saves a PNG to `out` when given. Returns the matplotlib figure.
+
+    Example::
+
+        import jax
+        from jgail import gail
+        from jgail.run import plots
+
+        # keys, config, expert as in gail.train's example
+        states, metrics = jax.jit(jax.vmap(gail.train, (0, None, None)))(keys, config, expert)
+        fig = plots.plot_metrics(metrics, expert_return=200.0, random_return=22.0, out="runs/curves.png")
+        fig = plots.plot_metrics([("ppo", ppo_metrics), ("trpo", trpo_metrics)], title="CartPole-v1")
+    """
     from matplotlib.ticker import EngFormatter
 
     runs = [(label or "mean over seeds", metrics)] if isinstance(metrics, dict) else list(metrics)
@@ -175,7 +188,16 @@ def plot_metrics(metrics, *, expert_return: float | None = None, random_return: 
 
 
 def plot_runs(run_dirs: list[str], out: str | None = None):
-    """Draw the runs' curves (`plot_metrics`); save a PNG to `out` when given. Returns the figure."""
+    """Draw the curves (`plot_metrics`) of run directories written by `jgail gail`/`jgail
+    expert` (their metrics.jsonl; the expert and random returns from summary.json when
+    recorded); save a PNG to `out` when given. Returns the figure.
+
+    Example::
+
+        from jgail.run import plots
+
+        fig = plots.plot_runs(["runs/gail_ppo", "runs/gail_trpo"], out="runs/compare.png")
+    """
     runs = [load_run(d) for d in run_dirs]
     levels = {}
     for run in runs:

@@ -42,7 +42,20 @@ def _validate(config) -> None:
 
 
 def in_axes(config, *swept: str):
-    """A vmap in_axes prefix for `config`: axis 0 on the dotted paths `swept`, None elsewhere."""
+    """A vmap in_axes prefix for `config`: axis 0 on the dotted paths `swept`, None elsewhere.
+    Raises ConfigError for a path that names no field.
+
+    Example::
+
+        import jax
+        import jax.numpy as jnp
+        from jgail import envs, presets, rl, sweep
+
+        config = presets.expert_config(envs.make("CartPole-v1"))
+        config = config.replace(generator=config.generator.replace(learning_rate=jnp.array([1e-3, 3e-4])))
+        axes = sweep.in_axes(config, "generator.learning_rate")
+        states, metrics = jax.jit(jax.vmap(rl.train, in_axes=(None, axes)))(jax.random.key(0), config)
+    """
     axes = jax.tree.map(lambda _: None, config)
     for path in swept:
         axes = _replace_path(axes, path, 0)
@@ -54,7 +67,23 @@ def grid(config, **values):
 
     `grid(cfg, **{"generator.learning_rate": [1e-3, 3e-4], "generator.ent_coef": [0.0, 0.01]})`
     returns (config with each swept leaf of shape [4], in_axes, list of the 4 settings).
-    Every value must be a finite number within the range its config's `validate` allows.
+    Every value must be a finite number within the range its config's `validate` allows
+    (ConfigError otherwise). Swept leaves are stored as float32. Only numeric (pytree-leaf)
+    fields can be swept; structural ones change the compiled program.
+
+    Example::
+
+        import jax
+        from jgail import demos, envs, gail, presets, sweep
+
+        env = envs.make("CartPole-v1", max_episode_steps=200)
+        expert = demos.to_jax(demos.load("runs/demos.npz", env=env))
+        swept, axes, settings = sweep.grid(presets.gail_config(env), **{
+            "discriminator.learning_rate": [1e-4, 1e-3], "generator.ent_coef": [0.0, 0.01]})
+        keys = jax.random.split(jax.random.key(0), 8)
+        over_settings = jax.vmap(gail.train, (None, axes, None))               # the 4 settings
+        states, metrics = jax.jit(jax.vmap(over_settings, (0, None, None)))(keys, swept, expert)
+        metrics["episode_return"].shape    # [8 seeds, 4 settings, iterations]; axis 1 follows `settings`
     """
     paths = list(values)
     for path, column in values.items():
