@@ -143,10 +143,12 @@ def _family(env: Env) -> str:
 
 
 def expert_preset(env: Env) -> ExpertPreset:
+    """The `ExpertPreset` for `env`: its own (by env id) or the default for its action type."""
     return EXPERT_PRESETS.get(env.name, DEFAULT_EXPERT[_family(env)])
 
 
 def gail_preset(env: Env) -> GAILPreset:
+    """The `GAILPreset` for `env`: its own (by env id) or the default for its action type."""
     return GAIL_PRESETS.get(env.name, DEFAULT_GAIL[_family(env)])
 
 
