@@ -49,8 +49,6 @@ ENTRY_POINTS = [
 ]
 
 
-
-
 def _public(name: str) -> bool:
     return not name.startswith("_")
 
