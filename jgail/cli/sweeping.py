@@ -66,11 +66,14 @@ def parse_grid(specs: list[str]) -> dict[str, list[float]]:
             raise UsageError(f"--grid {spec!r}: write PATH=V1,V2,... e.g. disc.learning_rate=1e-4,3e-4")
         for short, full in ALIASES.items():
             path = full + path[len(short):] if path.startswith(short) else path
+        if path in grid:
+            raise UsageError(f"--grid {spec!r}: {path} is already swept by an earlier --grid; "
+                             f"give all its values in one flag")
         try:
             grid[path] = [float(v) for v in values.split(",")]
         except ValueError:
             raise UsageError(f"--grid {spec!r}: the values must be numbers separated by commas") from None
-        if path in grid and len(set(grid[path])) != len(grid[path]):
+        if len(set(grid[path])) != len(grid[path]):
             raise UsageError(f"--grid {spec!r} repeats a value")
     return grid
 
