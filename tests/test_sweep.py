@@ -117,6 +117,43 @@ def test_two_processes_give_the_one_process_results(together, demo_file, tmp_pat
     assert [r["eval_return_per_seed"] for r in rows] == [r["eval_return_per_seed"] for r in expected]
 
 
+def _rows_by_lr(out):
+    rows = json.load(open(os.path.join(out, "sweep.json")))["rows"]
+    return {r["setting"]["discriminator.learning_rate"]: r for r in rows}
+
+
+def test_a_diverging_seed_is_flagged_and_its_neighbours_are_unaffected(together, demo_file, tmp_path, monkeypatch):
+    """Cell 1 (setting 0, seed 1) gets an infinite discriminator learning rate after the grid
+    was validated (as a diverging run would: its first D step makes it non-finite)."""
+    from jgail.cli import sweeping
+
+    real_cells_config = sweeping.cells_config
+
+    def poisoned_cells_config(swept, num_settings, seeds):
+        config = real_cells_config(swept, num_settings, seeds)
+        lr = config.discriminator.learning_rate.at[1].set(np.inf)
+        return config.replace(discriminator=config.discriminator.replace(learning_rate=lr))
+
+    monkeypatch.setattr(sweeping, "cells_config", poisoned_cells_config)
+    out = str(tmp_path / "poisoned")
+    assert cli.main([*SWEEP, "--demos", demo_file, "--out", out]) == 0
+    rows, clean = _rows_by_lr(out), _rows_by_lr(together)
+    flagged = rows[1e-4]
+    assert flagged["seeds_nonfinite"] == 1 and clean[1e-4]["seeds_nonfinite"] == 0
+    assert flagged["nonfinite_iteration_per_seed (-1: finite)"][0] == -1
+    assert flagged["nonfinite_iteration_per_seed (-1: finite)"][1] >= 0
+    # the aggregates use the one finite seed only: its score, not a blend with the frozen one
+    assert flagged["mean"] == pytest.approx(flagged["iqm"])
+    assert flagged["mean"] != pytest.approx(clean[1e-4]["mean"])
+    assert rows[1e-3]["seeds_nonfinite"] == 0 and rows[1e-3]["mean"] == clean[1e-3]["mean"]
+    # every other cell is the clean run's, bit for bit (same batch of 4, same program)
+    poisoned, reference = _cells(out), _cells(together)
+    for i in (0, 2, 3):
+        assert poisoned[i][0] == reference[i][0]
+        jax.tree.map(np.testing.assert_array_equal, poisoned[i][1], reference[i][1])
+    assert all(np.isfinite(x).all() for x in jax.tree.leaves(poisoned[1][1]))  # frozen at its last finite values
+
+
 @pytest.mark.parametrize("grid, message", [
     ("network.hidden_sizes=8,16", "structural setting"),
     ("reward=1,2", "structural setting"),
@@ -136,3 +173,15 @@ def test_aggregates_leave_out_non_finite_seeds():
     assert row["seeds_nonfinite"] == 1 and row["seeds_reaching_threshold"] == 2
     assert row["mean"] == pytest.approx(0.9)
     assert row["mean_ci"][0] <= 0.9 <= row["mean_ci"][1]
+
+
+def test_grid_flags_parse_with_aliases_and_refuse_repeats():
+    from jgail.cli.args import UsageError
+    from jgail.cli.sweeping import parse_grid
+
+    assert parse_grid(["disc.learning_rate=1e-4,3e-4", "gen.ent_coef=0"]) == {
+        "discriminator.learning_rate": [1e-4, 3e-4], "generator.ent_coef": [0.0]}
+    with pytest.raises(UsageError, match="already swept"):
+        parse_grid(["disc.learning_rate=1e-4", "discriminator.learning_rate=3e-4"])
+    with pytest.raises(UsageError, match="repeats a value"):
+        parse_grid(["disc.learning_rate=1e-4,1e-4"])

@@ -14,6 +14,7 @@ import numpy as np
 
 from jgail.core.distributions import Categorical, DiagGaussian
 from jgail.core.env import ActionSpace
+from jgail.core.errors import ConfigError
 
 ACTIVATIONS = {
     "tanh": nn.tanh,
@@ -32,13 +33,13 @@ class NetworkConfig:
     activation: str = "tanh"
 
     def validate(self):
-        """Raise ValueError for an unknown activation or a non-positive hidden size."""
+        """Raise ConfigError (a ValueError) for an unknown activation or a non-positive hidden size."""
         if self.activation not in ACTIVATIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}"
             )
         if not self.hidden_sizes or any(int(h) < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes}")
+            raise ConfigError(f"hidden_sizes must be positive integers, got {self.hidden_sizes}")
 
 
 def orthogonal(scale: float = 1.0):

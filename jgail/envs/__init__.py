@@ -16,6 +16,7 @@ import functools
 import numpy as np
 
 from jgail.core.env import ActionSpace, Env, EnvState, StepResult
+from jgail.core.errors import ConfigError
 from jgail.envs import brax_backend, gymnax_backend, probes
 
 BRAX_PREFIX = brax_backend.PREFIX
@@ -40,7 +41,7 @@ def make(name: str, **options) -> Env:
     for gymnax any field of the env's params (e.g. `gravity`).
 
     The same name and options give an equal `Env` (the same functions), so functions
-    jitted with it as a static argument compile once. Raises ValueError for an unknown id or
+    jitted with it as a static argument compile once. Raises ConfigError (a ValueError) for an unknown id or
     option.
 
     Example::
@@ -57,10 +58,10 @@ def make(name: str, **options) -> Env:
         hopper = envs.make("brax/hopper", backend="spring")
     """
     if not isinstance(name, str):
-        raise ValueError(f"environment name must be a string, got {type(name).__name__}")
+        raise ConfigError(f"environment name must be a string, got {type(name).__name__}")
     max_steps = options.get("max_episode_steps")
     if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or max_steps < 1):
-        raise ValueError(f"max_episode_steps must be a positive integer, got {max_steps!r}")
+        raise ConfigError(f"max_episode_steps must be a positive integer, got {max_steps!r}")
     frozen = tuple(sorted(options.items()))
     try:
         hash(frozen)
@@ -81,5 +82,5 @@ def _build(name: str, frozen_options: tuple) -> Env:
     if name.startswith(probes.PREFIX):
         return probes.make(name, options, available())
     if name not in gymnax_backend.names():
-        raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available())}")
+        raise ConfigError(f"unknown environment {name!r}. Available: {', '.join(available())}")
     return gymnax_backend.make(name, options)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jgail.core.env import ActionSpace, Env, with_episode_stats
+from jgail.core.errors import ConfigError
 
 PREFIX = "brax/"
 BACKENDS = ("spring", "positional", "generalized", "mjx")
@@ -43,17 +44,17 @@ def make(name: str, options: dict, available: list[str]) -> Env:
     is listed in the error for an unknown name. Use `jgail.envs.make` rather than this."""
     short = name[len(PREFIX):]
     if short not in names():
-        raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available)}")
+        raise ConfigError(f"unknown environment {name!r}. Available: {', '.join(available)}")
     backend = options.pop("backend", DEFAULT_BACKEND)
     if backend not in BACKENDS:
-        raise ValueError(f"unknown brax backend {backend!r}; choose one of {BACKENDS}")
+        raise ConfigError(f"unknown brax backend {backend!r}; choose one of {BACKENDS}")
     cap = int(options.pop("max_episode_steps", DEFAULT_EPISODE_STEPS))
     try:
         with warnings.catch_warnings():  # brax's notice that it is no longer maintained
             warnings.simplefilter("ignore", UserWarning)
             env = _brax_envs().get_environment(short, backend=backend, **options)
     except TypeError as err:
-        raise ValueError(f"{name}: bad option ({err})") from None
+        raise ConfigError(f"{name}: bad option ({err})") from None
     action_space = ActionSpace(
         False, (env.action_size,), low=(-1.0,) * env.action_size, high=(1.0,) * env.action_size
     )

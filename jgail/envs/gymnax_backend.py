@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgail.core.env import ActionSpace, Env, with_episode_stats
+from jgail.core.errors import ConfigError
 
 
 def names() -> list[str]:
@@ -31,11 +32,11 @@ def make(name: str, options: dict) -> Env:
     try:
         env, params = gymnax.make(name)
     except Exception as err:  # e.g. MNISTBandit-bsuite downloads its data
-        raise ValueError(f"{name} could not be created by gymnax: {err}") from None
+        raise ConfigError(f"{name} could not be created by gymnax: {err}") from None
     unknown = [k for k in options if not hasattr(params, k)]
     if unknown:
         fields = sorted(f.name for f in dataclasses.fields(params))
-        raise ValueError(f"{name} has no option(s) {unknown}; its parameters are {fields}")
+        raise ConfigError(f"{name} has no option(s) {unknown}; its parameters are {fields}")
     params = params.replace(**options)
     if max_steps is not None:
         params = params.replace(max_steps_in_episode=int(max_steps))
@@ -48,7 +49,7 @@ def make(name: str, options: dict) -> Env:
         high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
         action_space = ActionSpace(False, shape, low=tuple(map(float, low)), high=tuple(map(float, high)))
     else:
-        raise ValueError(f"{name}: action space {space} is not supported (Discrete or Box only)")
+        raise ConfigError(f"{name}: action space {space} is not supported (Discrete or Box only)")
     # Observations are flattened to vectors (MinAtar's are images): jgail's networks are MLPs.
     obs_shape = (int(np.prod(env.observation_space(params).shape)),)
     scalar_box = not action_space.discrete and tuple(space.shape) == ()

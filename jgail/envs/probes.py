@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jgail.core.env import ActionSpace, Env, with_episode_stats
+from jgail.core.errors import ConfigError
 
 PREFIX = "probe/"
 
@@ -86,7 +87,7 @@ def make(name: str, options: dict, available: list[str]) -> Env:
     """The probe `name`; probes take no options. `available` is listed in the error for an
     unknown name. Use `jgail.envs.make`."""
     if name not in PROBES:
-        raise ValueError(f"unknown environment {name!r}. Available: {', '.join(available)}")
+        raise ConfigError(f"unknown environment {name!r}. Available: {', '.join(available)}")
     if options:
-        raise ValueError(f"{name} takes no options, got {sorted(options)}")
+        raise ConfigError(f"{name} takes no options, got {sorted(options)}")
     return PROBES[name]()

@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 from flax import struct
 
+from jgail.core.errors import ConfigError
+
 
 class AgentState(struct.PyTreeNode):
     """An agent's learned state: policy/value params and the generator's optimiser state."""
@@ -58,14 +60,14 @@ def get(config) -> Generator:
     for generator in _REGISTRY.values():
         if type(config) is generator.config_type:
             return generator
-    raise ValueError(f"{type(config).__name__} is not a generator config; use the config of one "
-                     f"of the registered generators {names()}")
+    raise ConfigError(f"{type(config).__name__} is not a generator config; use the config of one "
+                      f"of the registered generators {names()}")
 
 
 def by_name(name: str) -> Generator:
-    """The generator registered as `name`; ValueError listing the names otherwise."""
+    """The generator registered as `name`; ConfigError (a ValueError) listing the names otherwise."""
     if name not in _REGISTRY:
-        raise ValueError(f"unknown generator {name!r}; choose one of {names()}")
+        raise ConfigError(f"unknown generator {name!r}; choose one of {names()}")
     return _REGISTRY[name]
 
 

@@ -37,6 +37,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from jgail.core.errors import ConfigError
+
 RewardFn = Callable[[jax.Array], jax.Array]
 
 
@@ -103,9 +105,9 @@ REWARD_NAMES: tuple[str, ...] = tuple(_REWARD_FNS)
 
 
 def get_reward_fn(name: str) -> RewardFn:
-    """The reward form called ``name``; ValueError listing valid names otherwise."""
+    """The reward form called ``name``; ConfigError (a ValueError) listing valid names otherwise."""
     if name not in _REWARD_FNS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown reward {name!r}; valid names: {', '.join(REWARD_NAMES)}"
         )
     return _REWARD_FNS[name]
@@ -121,7 +123,7 @@ def relabel_rewards(
     """
     reward_fn = get_reward_fn(name)
     if isinstance(clip, (int, float)) and not clip > 0:
-        raise ValueError(f"clip must be > 0 (or None / inf for no clipping), got {clip}")
+        raise ConfigError(f"clip must be > 0 (or None / inf for no clipping), got {clip}")
     rewards = reward_fn(logits)
     if clip is None or (isinstance(clip, (int, float)) and math.isinf(clip)):
         return rewards
