@@ -17,9 +17,10 @@ from jgail import cli, demos, envs, presets, rl, scripted
 from jgail.run import driver
 
 ENV_ARGS = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
-# 40 iterations of 8 x 128 steps in chunks of 2, a checkpoint after every chunk: long enough
-# (seconds) for a signal to land mid-run on 2 cores.
-RUN_ARGS = ["--seeds", "2", "--total-timesteps", str(40 * 1024), "--chunk", "2", "--checkpoint-every", "1",
+# 16 iterations of 8 x 128 steps in chunks of 2, a checkpoint after every chunk: long enough
+# (seconds) for a signal sent when the first checkpoint appears to land mid-run on 2 cores.
+ITERATIONS = 16
+RUN_ARGS = ["--seeds", "2", "--total-timesteps", str(ITERATIONS * 1024), "--chunk", "2", "--checkpoint-every", "1",
             "--eval-episodes", "3", "--no-progress"]
 
 
@@ -68,14 +69,14 @@ def test_sigterm_then_resume_is_bit_identical_to_an_uninterrupted_run(workdir):
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert f"jgail gail --resume {cut}" in stderr and "Traceback" not in stderr
     interrupted_at = driver.checkpoint_manager(str(cut)).latest_step()
-    assert 0 < interrupted_at < 40, "the signal must land mid-run for this test to mean anything"
+    assert 0 < interrupted_at < ITERATIONS, "the signal must land mid-run for this test to mean anything"
 
     resumed = subprocess.run(_jgail("gail", "--resume", str(cut), "--no-progress"), env=_cli_env(root),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     step_a, state_a = _final_state(whole)
     step_b, state_b = _final_state(cut)
-    assert step_a == step_b == 40
+    assert step_a == step_b == ITERATIONS
     jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
     assert (whole / driver.METRICS_LOG).read_text() == (cut / driver.METRICS_LOG).read_text()
     run_info = json.loads((cut / "run.json").read_text())

@@ -9,6 +9,7 @@ in a batch of the same size are bit-identical (the chunked driver and --resume t
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -99,22 +100,37 @@ def test_four_devices_give_the_one_device_results(together, demo_file, tmp_path)
     _assert_same_cells(_cells(together), _cells(out))
 
 
-def test_two_processes_give_the_one_process_results(together, demo_file, tmp_path):
-    out = str(tmp_path / "processes")
+def _two_processes(*args):
+    """Run `jgail sweep ARGS` as 2 processes on localhost; returns their (stdout, stderr)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ)
-    argv = [sys.executable, "-c", CODE, *SWEEP, "--demos", demo_file, "--out", out,
-            "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"]
-    workers = [subprocess.Popen([*argv, "--process-id", str(i)], env=env, stdout=subprocess.PIPE,
+    argv = [sys.executable, "-c", CODE, *args, "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"]
+    workers = [subprocess.Popen([*argv, "--process-id", str(i)], env=dict(os.environ), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for i in range(2)]
     outputs = [w.communicate(timeout=600) for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
+    return outputs
+
+
+def test_two_processes_give_the_one_process_results(together, demo_file, tmp_path):
+    out = str(tmp_path / "processes")
+    outputs = _two_processes(*SWEEP, "--demos", demo_file, "--out", out)
     assert "runs cells 0..1" in outputs[0][0] and "runs cells 2..3" in outputs[1][0]
     rows = json.load(open(os.path.join(out, "sweep.json")))["rows"]
     expected = json.load(open(os.path.join(together, "sweep.json")))["rows"]
     assert [r["eval_return_per_seed"] for r in rows] == [r["eval_return_per_seed"] for r in expected]
+
+
+def test_resume_reads_back_finished_groups_restores_checkpoints_and_refuses_another_split(together, tmp_path):
+    out = str(tmp_path / "resumed")
+    shutil.copytree(together, out)
+    os.remove(os.path.join(out, "cells-0-3", "results.json"))  # as if stopped after the last checkpoint
+    os.remove(os.path.join(out, "sweep.json"))
+    assert cli.main(["sweep", "--resume", out]) == 0
+    assert _rows_by_lr(out) == _rows_by_lr(together)
+    assert cli.main(["sweep", "--resume", out, "--max-parallel", "2"]) == 2  # groups of 2 were never made
+    assert cli.main(["sweep", "--resume", out, "--seeds", "3"]) == 2
 
 
 def _rows_by_lr(out):

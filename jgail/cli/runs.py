@@ -35,7 +35,9 @@ from jgail.run.checkpoint import file_sha256
 CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
-NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "command")  # how to run, not what
+# How to run, not what: left out of config.json (the multi-process flags differ per process and launch).
+NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "command", "coordinator", "num_processes",
+             "process_id")
 
 
 def describe(obj):

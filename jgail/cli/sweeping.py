@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import time
 
 import jax
@@ -36,7 +37,7 @@ from jgail.core.atomic_io import write_json_atomic
 from jgail.core.distributions import random_policy
 from jgail.data import demos
 from jgail.imitation import gail
-from jgail.run import aggregate, distributed, sweep
+from jgail.run import aggregate, distributed, driver, sweep
 from jgail.run.evaluation import evaluate, evaluate_fn
 
 ALIASES = {"disc.": "discriminator.", "gen.": "generator."}
@@ -131,7 +132,9 @@ def run_sweep(args) -> int:
                          f"devices; choose --seeds and --max-parallel so that they do (cells are never padded)")
     if jax.process_index() == 0:
         runs.prepare_run_dir(args, marker="sweep.json")
-        if not args.resume:
+        if args.resume:
+            _check_same_sweep(args, base, num_cells)
+        else:
             runs.write_config(args, base)
     distributed.barrier("jgail-sweep-run-dir-ready")  # nobody writes before process 0 has checked --out
     runs.check_writable_dir(args.out)
@@ -157,19 +160,50 @@ def run_sweep(args) -> int:
     return 0
 
 
+def planned_groups(num_cells: int, num_processes: int, max_parallel: int | None) -> list[str]:
+    """The group directories ("cells-LO-HI") a sweep of `num_cells` cells makes over
+    `num_processes` processes: each process's share (`distributed.share`) in groups of
+    `max_parallel` cells (its whole share when None)."""
+    bounds = np.linspace(0, num_cells, num_processes + 1).round().astype(int)
+    names = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        group = max_parallel or max(int(hi - lo), 1)
+        names += [f"cells-{start}-{min(start + group, hi) - 1}" for start in range(lo, hi, group)]
+    return names
+
+
+def _check_same_sweep(args, base, num_cells: int) -> None:
+    """On --resume: the same configuration, grid and seeds, and the same split of the cells
+    over processes and groups (a group is read back or resumed only if it holds the same cells)."""
+    runs.check_same_config(args, base)
+    saved = runs.load_config(args.out)["args"]
+    for flag in ("grid", "seeds", "seed"):
+        if saved.get(flag) != getattr(args, flag):
+            raise UsageError(f"--resume {args.out}: --{flag} was {saved.get(flag)!r}, now {getattr(args, flag)!r}; "
+                             f"resume with the run's own options")
+    planned = set(planned_groups(num_cells, jax.process_count(), args.max_parallel))
+    found = {name for name in os.listdir(args.out) if name.startswith("cells-")}
+    if found - planned:
+        raise UsageError(f"--resume {args.out}: its groups ({', '.join(sorted(found))}) were made by another number "
+                         f"of processes or another --max-parallel; resume with the same ones "
+                         f"(this run would make {', '.join(sorted(planned))})")
+
+
 def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
     """Train and evaluate cells [start, stop); a group already finished (on --resume) is read back."""
     group_dir = os.path.join(args.out, f"cells-{start}-{stop - 1}")
     results = os.path.join(group_dir, RESULTS)
+    if not args.resume and os.path.isdir(group_dir):  # --overwrite: nothing of the old run is reused
+        shutil.rmtree(group_dir)
     if os.path.exists(results):
         with open(results) as f:
             saved = json.load(f)
         return np.asarray(saved["eval_return"]), np.asarray(saved["nonfinite_iteration"])
     single = jax.process_count() == 1  # multi-process: no checkpoints yet (see driver.drive)
-    resume = single and os.path.isdir(os.path.join(group_dir, "checkpoints"))
+    resume = single and bool(args.resume) and os.path.isdir(os.path.join(group_dir, driver.CHECKPOINT_DIR))
     keys = jax.random.wrap_key_data(cell_keys[start:stop])
     cells = (keys, jax.tree.map(lambda x: x[start:stop], config))
-    job = gail_cells_job(base, expert, args.eval_episodes)
+    job = gail_cells_job(base, expert, args.eval_episodes, list(parse_grid(args.grid)))
     group_args = argparse.Namespace(**{**vars(args), "out": group_dir, "resume": resume})
     result = runs.drive(job, cells, group_args, checkpoint=single)
     state = result.state
@@ -187,12 +221,16 @@ def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
     return eval_return, flags
 
 
-def gail_cells_job(base, expert, eval_episodes: int):
+def gail_cells_job(base, expert, eval_episodes: int, swept_paths=()):
     """`imitation.gail_job` for sweep cells: `init` takes (key, that cell's config), and the
-    update reads each cell's config from its state."""
+    update reads each cell's swept values (`swept_paths`) from its state; every other number
+    is `base`'s, a compile-time constant (`sweep.with_swept`)."""
     job = imitation.gail_job(base, expert, eval_episodes)
-    # each cell's config is its own, so the update reads it from the state
-    return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data), update=gail.update)
+
+    def update(state, data):
+        return gail.update(state.replace(config=sweep.with_swept(base, state.config, swept_paths)), data)
+
+    return dataclasses.replace(job, init=lambda cell, data: gail.init(cell[0], cell[1], data), update=update)
 
 
 def _report(args, env, data, settings, returns, flags, wall: float) -> None:

@@ -41,6 +41,28 @@ def _validate(config) -> None:
         validate()
 
 
+def _get_path(tree, path: str):
+    for part in path.split("."):
+        tree = getattr(tree, part)
+    return tree
+
+
+def with_swept(base, swept_config, paths):
+    """`base` with the leaves at the dotted `paths` taken from `swept_config` (e.g. one sweep
+    cell's config). Inside a vmapped update the other numbers then stay compile-time
+    constants: batched per cell, a gradient-penalty weight of 0 turns the discriminator's
+    `lax.cond` into a select that computes the penalty anyway (benchmarks/throughput.py).
+
+    Example::
+
+        update = lambda state, data: gail.update(
+            state.replace(config=sweep.with_swept(base, state.config, ["discriminator.learning_rate"])), data)
+    """
+    for path in paths:
+        base = _replace_path(base, path, _get_path(swept_config, path))
+    return base
+
+
 def in_axes(config, *swept: str):
     """A vmap in_axes prefix for `config`: axis 0 on the dotted paths `swept`, None elsewhere.
     Raises ConfigError for a path that names no field.
