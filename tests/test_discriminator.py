@@ -299,3 +299,9 @@ def test_bad_config_raises_before_touching_data():
 def test_invalid_settings_explain_the_fix(overrides, message):
     with pytest.raises(ValueError, match=message):
         disc.DiscriminatorConfig(**overrides).validate()
+
+
+def test_hidden_sizes_accept_numpy_integers_and_refuse_bools():
+    disc.DiscriminatorConfig(hidden_sizes=(np.int64(8), 4)).validate()
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        disc.DiscriminatorConfig(hidden_sizes=(True,)).validate()

@@ -201,3 +201,10 @@ def test_grid_flags_parse_with_aliases_and_refuse_repeats():
         parse_grid(["disc.learning_rate=1e-4", "discriminator.learning_rate=3e-4"])
     with pytest.raises(UsageError, match="repeats a value"):
         parse_grid(["disc.learning_rate=1e-4,1e-4"])
+
+
+def test_aggregates_without_a_threshold_count_nothing():
+    row = aggregate.summarize(np.array([1.0, 0.5]), np.array([True, True]), threshold=None)
+    assert row["seeds_reaching_threshold"] is None
+    row["setting"], row["rank"] = {}, 1
+    assert "| -/2 |" in aggregate.markdown([row], "return", "seeds >= ?")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -66,7 +67,8 @@ class DiscriminatorConfig(struct.PyTreeNode):
         for field, valid in (("activation", tuple(ACTIVATIONS)), ("input_mode", INPUT_MODES),
                              ("kind", KINDS)):
             _check_choice(field, getattr(self, field), valid)
-        if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
+        if not self.hidden_sizes or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+                                         for h in self.hidden_sizes):
             raise ConfigError(f"DiscriminatorConfig.hidden_sizes={self.hidden_sizes!r}: "
                               "must be a non-empty tuple of positive ints, e.g. (100, 100)")
         for field in ("num_updates", "batch_size"):

@@ -30,9 +30,9 @@ def summarize(scores: np.ndarray, finite: np.ndarray, threshold: float | None, s
     training went non-finite (those seeds are counted, then left out); `threshold`: a score
     counted as reaching the goal (None: not counted); `seed` seeds the bootstrap.
 
-    Returns {"seeds", "seeds_nonfinite", "mean", "iqm", "mean_ci", "iqm_ci"} (CIs as [low,
-    high]; None everywhere if no seed is finite), plus "seeds_reaching_threshold" when a
-    threshold is given or no seed is finite. Needs rliable.
+    Returns {"seeds", "seeds_nonfinite", "mean", "iqm", "mean_ci", "iqm_ci",
+    "seeds_reaching_threshold"} (CIs as [low, high]; None everywhere if no seed is finite;
+    the count is None without a threshold). Needs rliable.
 
     Example::
 
@@ -48,7 +48,8 @@ def summarize(scores: np.ndarray, finite: np.ndarray, threshold: float | None, s
     good = np.asarray(scores, float)[np.asarray(finite, bool)]
     row = {"seeds": int(len(scores)), "seeds_nonfinite": int((~np.asarray(finite, bool)).sum())}
     if good.size == 0:
-        return row | {"mean": None, "iqm": None, "mean_ci": None, "iqm_ci": None, "seeds_reaching_threshold": 0}
+        return row | {"mean": None, "iqm": None, "mean_ci": None, "iqm_ci": None,
+                      "seeds_reaching_threshold": None if threshold is None else 0}
 
     def both(x):
         return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
@@ -61,8 +62,7 @@ def summarize(scores: np.ndarray, finite: np.ndarray, threshold: float | None, s
     (mean, iqm), ci = point["s"], interval["s"]
     row |= {"mean": float(mean), "iqm": float(iqm), "mean_ci": [float(ci[0, 0]), float(ci[1, 0])],
             "iqm_ci": [float(ci[0, 1]), float(ci[1, 1])]}
-    if threshold is not None:
-        row["seeds_reaching_threshold"] = int((good >= threshold).sum())
+    row["seeds_reaching_threshold"] = None if threshold is None else int((good >= threshold).sum())
     return row
 
 
@@ -84,8 +84,9 @@ def markdown(rows: list[dict], value: str, threshold_text: str) -> str:
     for r in rows:
         setting = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items()) or "(base)"
         good = r["seeds"] - r["seeds_nonfinite"]
+        reached = r.get("seeds_reaching_threshold")
         lines.append(f"| {r['rank']} | {setting} | {with_ci(r['iqm'], r['iqm_ci'])} | "
-                     f"{with_ci(r['mean'], r['mean_ci'])} | {r.get('seeds_reaching_threshold', 0)}/{good} | "
+                     f"{with_ci(r['mean'], r['mean_ci'])} | {'-' if reached is None else reached}/{good} | "
                      f"{r['seeds_nonfinite']} |")
     return "\n".join(lines)
 
