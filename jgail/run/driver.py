@@ -263,8 +263,8 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints (each process
     of a multi-process sweep trains its own share, and orbax 0.12 writes NumPy arrays from process
     0 only and refuses host-local jax.Arrays in a multi-process run), and a signal then stops
-    without one. `resume=True` continues from the latest
-    checkpoint in `run_dir`. Returns a `Result` whose metrics are [S, iterations] arrays.
+    without one. `resume=True` continues from the latest checkpoint in `run_dir`. Returns a
+    `Result` whose metrics are [S, iterations] arrays.
 
     Example::
 
