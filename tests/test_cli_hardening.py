@@ -119,7 +119,10 @@ def test_ctrl_c_during_set_up_prints_no_traceback_and_leaves_no_empty_run(tmp_pa
     out = tmp_path / "expert"
     code = "import sys; from jgail.cli import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, "--no-compile-cache", "expert", *ENV, "--out", str(out), *TINY]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A terminal's Ctrl-C reaches a process whose SIGINT is not ignored; a pytest-xdist worker
+    # ignores it, and a child would inherit that, so give the child the default disposition.
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "config.json").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
