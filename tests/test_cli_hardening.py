@@ -117,12 +117,12 @@ def test_a_dataset_without_expert_returns_trains_and_reports_no_normalised_score
 
 def test_ctrl_c_during_set_up_prints_no_traceback_and_leaves_no_empty_run(tmp_path):
     out = tmp_path / "expert"
-    code = "import sys; from jgail.cli import main; sys.exit(main(sys.argv[1:]))"
+    # A terminal's Ctrl-C reaches a process with Python's own SIGINT handler; a child of a
+    # pytest-xdist worker would inherit the worker's ignored SIGINT, so the child installs it.
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from jgail.cli import main; sys.exit(main(sys.argv[1:]))")
     argv = [sys.executable, "-c", code, "--no-compile-cache", "expert", *ENV, "--out", str(out), *TINY]
-    # A terminal's Ctrl-C reaches a process whose SIGINT is not ignored; a pytest-xdist worker
-    # ignores it, and a child would inherit that, so give the child the default disposition.
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "config.json").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)

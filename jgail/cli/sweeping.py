@@ -162,12 +162,11 @@ def run_sweep(args) -> int:
 
 def planned_groups(num_cells: int, num_processes: int, max_parallel: int | None) -> list[str]:
     """The group directories ("cells-LO-HI") a sweep of `num_cells` cells makes over
-    `num_processes` processes: each process's share (`distributed.share`) in groups of
+    `num_processes` processes: each process's share (`distributed.shares`) in groups of
     `max_parallel` cells (its whole share when None)."""
-    bounds = np.linspace(0, num_cells, num_processes + 1).round().astype(int)
     names = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        group = max_parallel or max(int(hi - lo), 1)
+    for lo, hi in distributed.shares(num_cells, num_processes):
+        group = max_parallel or max(hi - lo, 1)
         names += [f"cells-{start}-{min(start + group, hi) - 1}" for start in range(lo, hi, group)]
     return names
 

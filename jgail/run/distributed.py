@@ -45,11 +45,15 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     _initialized = True
 
 
+def shares(num_items: int, num_processes: int) -> list[tuple[int, int]]:
+    """Every process's contiguous [lo, hi) of `num_items`, split as evenly as possible."""
+    bounds = np.linspace(0, num_items, num_processes + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
 def share(num_items: int) -> tuple[int, int]:
-    """This process's contiguous [lo, hi) of `num_items`, split as evenly as possible."""
-    count, index = jax.process_count(), jax.process_index()
-    bounds = np.linspace(0, num_items, count + 1).round().astype(int)
-    return int(bounds[index]), int(bounds[index + 1])
+    """This process's contiguous [lo, hi) of `num_items` (its entry of `shares`)."""
+    return shares(num_items, jax.process_count())[jax.process_index()]
 
 
 def gather(values: np.ndarray, num_items: int) -> np.ndarray:
