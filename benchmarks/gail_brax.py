@@ -33,8 +33,9 @@ import jax
 import numpy as np
 import scipy.stats
 
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, write_results
+from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, stamp, write_results
 from jgail import bc, checkpoint, demos, envs, evaluation, gail, presets, rl
+from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
 
@@ -58,6 +59,7 @@ class Budget:
     seeds: int
     bc: bool = True
     num_envs: int | None = None  # parallel envs per seed for GAIL (None: the preset's)
+    expert_num_envs: int | None = None  # parallel envs of the expert's PPO (None: the preset's)
 
 
 BUDGETS = {
@@ -77,7 +79,7 @@ BUDGETS = {
                Task("humanoid", (80, 160, 240), 100_000_000, 50_000_000),
                Task("humanoidstandup", (4, 25), 100_000_000, 50_000_000),
                Task("reacher", (4, 25), 20_000_000, 10_000_000)),
-        generators=("ppo", "trpo"), seeds=5, num_envs=1024),
+        generators=("ppo", "trpo"), seeds=5, num_envs=1024, expert_num_envs=2048),
     # Smoke run (--quick): checks the pipeline end to end in a few minutes.
     "quick": Budget(tasks=(Task("inverted_double_pendulum", (1,), 100_000, 40_960),),
                     generators=("ppo",), seeds=2),
@@ -94,9 +96,11 @@ def _cache_dir(args, env, config) -> str:
     return os.path.join(args.expert_cache, f"{env.name.replace('/', '_')}-{digest}")
 
 
-def expert_policy(args, env, steps):
+def expert_policy(args, env, steps, num_envs=None):
     """(policy_fn, info): a cached expert if there is one, else a freshly trained one (saved)."""
     config = presets.expert_config(env, steps)
+    if num_envs:  # an accelerator trains the expert on many more parallel envs
+        config = config.replace(num_envs=num_envs)
     path = _cache_dir(args, env, config)
     if os.path.isdir(path):
         params, stats, spec = checkpoint.load_agent(path)
@@ -107,6 +111,7 @@ def expert_policy(args, env, steps):
         params, stats = state.agent.params, state.obs_stats
         curve = np.asarray(metrics["episode_return"])
         info = {"total_timesteps": config.total_timesteps, "config": "jgail.presets.expert_config",
+                "num_envs": config.num_envs,
                 "compile_s": compile_s, "run_s": run_s, "wall_s": time.perf_counter() - start,
                 "final_train_return (last 50 iterations)": float(np.nanmean(curve[-50:]))}
         spec = checkpoint.make_spec(env, config.network, config.normalize_obs, info)
@@ -180,10 +185,12 @@ def bc_row(args, env, expert):
                                             "normalize_obs": normalize}}
 
 
-def run_task(args, task: Task, budget: Budget) -> dict:
+def run_task(args, task: Task, budget: Budget, on_row=lambda result: None) -> dict:
+    """The task's expert, random score and rows; `on_row(partial result)` after each row, so a
+    long run that is cut off keeps what it measured."""
     env = envs.make(f"brax/{task.env}")
     start = time.perf_counter()
-    policy, expert_info = expert_policy(args, env, task.expert_steps)
+    policy, expert_info = expert_policy(args, env, task.expert_steps, budget.expert_num_envs)
     pool = demos.collect(jax.random.key(args.seed + 1), env, policy, DEMO_EPISODES, expert=expert_info)
     expert_return = float(pool.episode_returns.mean())
     rand = random_return(env, args.seed)
@@ -191,6 +198,14 @@ def run_task(args, task: Task, budget: Budget) -> dict:
           f"{pool.episode_lengths.mean():.0f}, {int(pool.terminated.sum())} ended by falling), random {rand:.1f}",
           flush=True)
     rows = []
+
+    def result():
+        return {"env_id": env.name, "backend": dict(env.options)["backend"], "tuned": task.tuned,
+                "expert_return": expert_return, "expert_mean_length": float(pool.episode_lengths.mean()),
+                "expert_episodes_terminated": int(pool.terminated.sum()), "expert": expert_info,
+                "random_return": rand, "rows": rows, "task_wall_s": time.perf_counter() - start,
+                "device": _device_name()}
+
     for k in task.trajectories:
         data = demos.filter_episodes(pool, first_k=k)
         expert = demos.to_jax(data)
@@ -207,19 +222,21 @@ def run_task(args, task: Task, budget: Budget) -> dict:
             print(f"  {method}, {k} trajectories: return {row['eval_mean']:.1f}, normalised "
                   f"{row['normalised_mean']:.3f} (95% CI {lo:.3f}..{hi:.3f}), {row['run_s']:.0f} s "
                   f"(+{row['compile_s']:.0f} s compile)", flush=True)
-    return {"env_id": env.name, "backend": dict(env.options)["backend"], "tuned": task.tuned,
-            "expert_return": expert_return, "expert_mean_length": float(pool.episode_lengths.mean()),
-            "expert_episodes_terminated": int(pool.terminated.sum()), "expert": expert_info,
-            "random_return": rand, "rows": rows, "task_wall_s": time.perf_counter() - start}
+            on_row(result())
+    return result()
 
 
 # ---------------------------------------------------------------- tables and main
 
-def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
+def _device_name() -> str:
     device = jax.devices()[0]
-    device = device.device_kind if device.platform != "cpu" else f"CPU ({os.cpu_count()} cores)"
+    return device.device_kind if device.platform != "cpu" else f"CPU ({os.cpu_count()} cores)"
+
+
+def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
     rows = []
     for name, result in tasks.items():
+        device = result.get("device") or _device_name()
         for r in result["rows"]:
             lo, hi = r["normalised_ci95"]
             rows.append({
@@ -233,6 +250,12 @@ def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
     missing = [t.env for t in budget.tasks if t.env not in tasks]
     lines = [f"## GAIL on brax (spring backend), budget `{budget_name}`", markdown_table(rows, list(rows[0]))
              if rows else "(no rows)"]
+    planned = {(t.env, k) for t in budget.tasks for k in t.trajectories}
+    done = {(name, r["trajectories"], r["method"]) for name, result in tasks.items() for r in result["rows"]}
+    methods = [f"GAIL-{g.upper()}" for g in budget.generators] + ["BC"] * budget.bc
+    gaps = sorted(f"{env} {m} {k}" for env, k in planned if env in tasks for m in methods if (env, k, m) not in done)
+    if gaps:
+        lines.append("Planned rows of the measured tasks not measured: " + ", ".join(gaps) + ".")
     for name, result in tasks.items():
         e = result["expert"]
         lines.append(f"- {name}: expert = PPO (`presets.expert_config`, {e.get('total_timesteps', '?')} steps, "
@@ -263,6 +286,8 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=None, help="override the budget's seeds")
     parser.add_argument("--trajectories", type=int, action="append", help="override the dataset sizes")
     parser.add_argument("--gail-steps", type=int, default=None, help="override GAIL's env steps per seed")
+    parser.add_argument("--generator", action="append", choices=("ppo", "trpo", "none"),
+                        help="override the budget's GAIL generators (repeatable; 'none': BC rows only)")
     parser.add_argument("--no-bc", action="store_true", help="skip the BC rows")
     parser.add_argument("--name", default="gail_brax", help="results file name (use another with overrides)")
     parser.add_argument("--seed", type=int, default=0)
@@ -270,18 +295,64 @@ def parse_args(argv):
                                                                  "gail_brax_experts"),
                         help="experts are trained once per (env, preset) and reloaded from here")
     parser.add_argument("--out-dir", default=None)
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="train nothing: merge these results files (parts of one budget, run "
+                             "separately, e.g. one per device call) into --name, each part's stamp kept")
     args = parser.parse_args(argv)
     args.budget_name = "quick" if args.quick else args.budget
     return args
 
 
+def merge(args) -> int:
+    """One table from several results files of the same budget: rows of a task measured in
+    several parts are joined (the parts must share the expert's score), and each part's stamp
+    (date, device, versions, commit, command) is kept beside the table."""
+    tasks, parts = {}, []
+    for path in args.merge:
+        with open(path) as f:
+            part = json.load(f)
+        if part.get("budget") != args.budget_name:
+            raise SystemExit(f"{path} is budget {part.get('budget')!r}, not {args.budget_name!r}: "
+                             f"merge only parts of one budget (pass --budget)")
+        parts.append({"file": os.path.relpath(path, RESULTS_DIR), "machine": part["machine"]})
+        for env, result in part["tasks"].items():
+            result = dict(result, device=result.get("device") or part["machine"]["device"])
+            if env not in tasks:
+                tasks[env] = result
+            elif abs(tasks[env]["expert_return"] - result["expert_return"]) > 1e-6:
+                raise SystemExit(f"{path}: {env}'s expert scores {result['expert_return']:.1f}, another part's "
+                                 f"{tasks[env]['expert_return']:.1f}: parts with different experts do not merge")
+            else:
+                tasks[env] = dict(tasks[env], rows=tasks[env]["rows"] + result["rows"])
+    budget = BUDGETS[args.budget_name]
+    order = {(m, k): i for i, (k, m) in enumerate((k, m) for k in sorted({r["trajectories"] for t in tasks.values()
+                                                                              for r in t["rows"]}, reverse=True)
+                                                   for m in ("GAIL-PPO", "GAIL-TRPO", "BC"))}
+    tasks = {t.env: dict(tasks[t.env], rows=sorted(tasks[t.env]["rows"],
+                                                   key=lambda r: order[(r["method"], r["trajectories"])]))
+             for t in budget.tasks if t.env in tasks}
+    table = build_table(args.budget_name, tasks, budget)
+    table += "\n\nParts (each measured separately; merged with `--merge`):\n\n" + "\n".join(
+        f"- `{p['file']}`: `{p['machine']['command']}`\n  {stamp(p['machine'])}" for p in parts)
+    out_dir = args.out_dir or RESULTS_DIR
+    path = os.path.join(out_dir, f"{args.name}.json")
+    write_json_atomic(path, {"budget": args.budget_name, "merged_from": parts, "tasks": tasks})
+    atomic_write(os.path.join(out_dir, f"{args.name}.md"), lambda f: f.write(table + "\n"))
+    print(table)
+    print(f"\nwrote {path}")
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.merge:
+        return merge(args)
     budget = BUDGETS[args.budget_name]
     args.seeds = args.seeds or budget.seeds
     overrides = {"trajectories": tuple(args.trajectories or ()), "gail_steps": args.gail_steps}
     overrides = {k: v for k, v in overrides.items() if v}
     budget = dataclasses.replace(budget, bc=budget.bc and not args.no_bc,
+                                 generators=tuple(g for g in args.generator or budget.generators if g != "none"),
                                  tasks=tuple(dataclasses.replace(t, **overrides) for t in budget.tasks))
     name = "gail_brax_quick" if args.quick else args.name  # a smoke run never overwrites results
     if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu":
@@ -296,12 +367,19 @@ def main(argv=None):
     if args.only and os.path.exists(path):  # merge: keep the tasks this run does not redo
         with open(path) as f:
             tasks = json.load(f).get("tasks", {})
+
+    def write():
+        ordered = {t.env: tasks[t.env] for t in budget.tasks if t.env in tasks}
+        table = build_table(args.budget_name, ordered, budget)
+        out = write_results(name, {"budget": args.budget_name, "seeds": args.seeds, "tasks": ordered}, table,
+                            args.out_dir)
+        return table, out
+
     for task in selected:
-        tasks[task.env] = run_task(args, task, budget)
-    tasks = {t.env: tasks[t.env] for t in budget.tasks if t.env in tasks}
-    table = build_table(args.budget_name, tasks, budget)
+        tasks[task.env] = run_task(args, task, budget,
+                                   on_row=lambda partial, env=task.env: (tasks.__setitem__(env, partial), write()))
+    table, out = write()
     print(table)
-    out = write_results(name, {"budget": args.budget_name, "seeds": args.seeds, "tasks": tasks}, table, args.out_dir)
     print(f"\nwrote {out}")
     return 0
 

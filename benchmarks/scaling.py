@@ -91,8 +91,10 @@ def one_size(seeds: int, iterations: int) -> dict:
     run_s = time.perf_counter() - start
     steps = seeds * iterations * config.batch_size
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seeds": seeds, "env_steps_per_s": steps / run_s, "wall_per_seed_s": run_s / seeds,
-            "run_s": run_s, "compile_s": compile_s, "peak_host_mb": peak_mb,
+    device_stats = jax.devices()[0].memory_stats() or {}  # None on CPU
+    peak_device_mb = device_stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in device_stats else None
+    return {"peak_device_mb": peak_device_mb, "seeds": seeds, "env_steps_per_s": steps / run_s,
+            "wall_per_seed_s": run_s / seeds, "run_s": run_s, "compile_s": compile_s, "peak_host_mb": peak_mb,
             "gflop_per_s": flops / run_s / 1e9, "flops_per_chunk": flops}
 
 
@@ -102,6 +104,8 @@ def main(argv=None):
     p.add_argument("--iterations", type=int, default=5, help="GAIL iterations timed per seed count")
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--rows-from", default=None, help=argparse.SUPPRESS)  # re-table saved rows
+    p.add_argument("--out-dir", default=None, help="where to write scaling.{json,md} (default benchmarks/results)")
+    p.add_argument("--name", default="scaling", help="results file name")
     args = p.parse_args(argv)
     if args.child is not None:
         print(json.dumps(one_size(args.child, args.iterations)))
@@ -122,15 +126,21 @@ def main(argv=None):
             raise SystemExit(f"{seeds} seeds failed")
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
-    peak = matmul_flops_per_s() / 1e9
+    import jax
+
+    on_cpu = jax.devices()[0].platform == "cpu"
+    peak = matmul_flops_per_s(2048 if on_cpu else 8192) / 1e9
     per_iteration = model_flops_per_iteration()
     for row in rows:
         iterations_per_s = row["env_steps_per_s"] / 1024  # 8 envs x 128 steps per iteration
+        row["peak_memory_mb"] = row["peak_host_mb"] if row.get("peak_device_mb") is None else row["peak_device_mb"]
         row["model_gflop_per_s"] = per_iteration * iterations_per_s / 1e9
         row["fraction_of_matmul_rate"] = row["model_gflop_per_s"] / peak
         row["xla_cost_gflop_per_s (loop bodies counted once)"] = row.pop("gflop_per_s")
     columns = ["seeds", "env_steps_per_s", "wall_per_seed_s", "compile_s", "peak_host_mb", "model_gflop_per_s",
                "fraction_of_matmul_rate"]
+    if any(row.get("peak_device_mb") is not None for row in rows):
+        columns.insert(5, "peak_device_mb")
     table = markdown_table(rows, columns)
     table += (f"\n\nGAIL-PPO, CartPole (cap 200), 8 envs x 128 steps per seed, {args.iterations} iterations timed "
               f"after a warm-up call; this machine's float32 matmul rate: {peak:.0f} GFLOP/s "
@@ -139,7 +149,7 @@ def main(argv=None):
               "discriminator steps, relabelling) times iterations/s; XLA's cost analysis counts each loop "
               "body once, so it is kept only as a lower bound in the JSON.")
     print(table)
-    write_results("scaling", {"args": vars(args), "matmul_gflop_per_s": peak, "rows": rows}, table)
+    write_results(args.name, {"args": vars(args), "matmul_gflop_per_s": peak, "rows": rows}, table, args.out_dir)
 
 
 if __name__ == "__main__":
