@@ -4,8 +4,9 @@ goes non-finite is flagged and left out of the aggregates while its neighbours a
 
 "The same" is exact for the evaluation returns of these short runs and float32 rounding for
 parameters: XLA:CPU compiles a vmapped batch of 1 and of 4 cells to different kernels, whose
-sums round differently (measured: at most 5e-5 relative after 2 iterations). Cells computed
-in a batch of the same size are bit-identical (the chunked driver and --resume tests)."""
+sums round differently (measured: at most 5e-5 relative after 2 iterations, or 2e-7 absolute
+on a weight near zero). Cells computed in a batch of the same size are bit-identical (the
+chunked driver and --resume tests)."""
 
 import json
 import os
@@ -61,7 +62,7 @@ def _assert_same_cells(a, b):
     assert sorted(a) == sorted(b) == [0, 1, 2, 3]
     for i in a:
         assert a[i][0] == b[i][0], f"cell {i}: eval return {a[i][0]} != {b[i][0]}"
-        jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-7), a[i][1], b[i][1])
+        jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-6), a[i][1], b[i][1])
     # ... and different cells really differ (the comparison above would catch a mix-up).
     assert not np.allclose(jax.tree.leaves(a[0][1])[0], jax.tree.leaves(a[1][1])[0])
 
@@ -113,13 +114,27 @@ def _two_processes(*args):
     return outputs
 
 
-def test_two_processes_give_the_one_process_results(together, demo_file, tmp_path):
+def test_two_processes_give_the_one_process_results_and_resume_from_a_shared_checkpoint(together, demo_file,
+                                                                                        tmp_path):
     out = str(tmp_path / "processes")
-    outputs = _two_processes(*SWEEP, "--demos", demo_file, "--out", out)
+    outputs = _two_processes(*SWEEP, "--demos", demo_file, "--out", out, "--chunk", "1",
+                            "--checkpoint-every", "1")
     assert "runs cells 0..1" in outputs[0][0] and "runs cells 2..3" in outputs[1][0]
     rows = json.load(open(os.path.join(out, "sweep.json")))["rows"]
     expected = json.load(open(os.path.join(together, "sweep.json")))["rows"]
     assert [r["eval_return_per_seed"] for r in rows] == [r["eval_return_per_seed"] for r in expected]
+    # One checkpoint of the whole group, written once: both processes' cells are in it.
+    _assert_same_cells(_cells(out), _cells(together))
+    assert len(open(os.path.join(out, "cells-0-3", driver.METRICS_LOG)).readlines()) == 2 * 4  # iterations x cells
+    # Stopped after iteration 1 (as if the last checkpoint were lost too): resume on 2 processes.
+    checkpoints = os.path.join(out, "cells-0-3", driver.CHECKPOINT_DIR)
+    assert sorted(os.listdir(checkpoints)) == ["1", "2"]
+    shutil.rmtree(os.path.join(checkpoints, "2"))
+    for name in ("cells-0-3/results.json", "sweep.json"):
+        os.remove(os.path.join(out, name))
+    _two_processes("sweep", "--resume", out)
+    assert _rows_by_lr(out) == _rows_by_lr(together)
+    _assert_same_cells(_cells(out), _cells(together))
 
 
 def test_resume_reads_back_finished_groups_restores_checkpoints_and_refuses_another_split(together, tmp_path):

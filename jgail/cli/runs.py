@@ -175,18 +175,15 @@ def removed_if_stopped_early(args, created: bool):
         raise
 
 
-def drive(job: driver.Job, keys, args, checkpoint: bool = True) -> driver.Result:
-    """The driver with the run flags; on a signal, prints how to resume and exits non-zero."""
+def drive(job: driver.Job, keys, args, cells: tuple[int, int, int] | None = None) -> driver.Result:
+    """The driver with the run flags (`cells`: see `driver.drive`); on a signal, prints how to
+    resume and exits non-zero."""
     try:
         return driver.drive(job, keys, args.out, chunk_iterations=args.chunk, checkpoint_every=args.checkpoint_every,
                             keep=args.keep, eval_every=args.eval_every, tensorboard=args.tensorboard,
                             resume=bool(args.resume), progress=args.progress,
-                            eval_key=jax.random.key(args.seed + 3), checkpoint=checkpoint)
+                            eval_key=jax.random.key(args.seed + 3), cells=cells)
     except driver.Interrupted as stop:
-        if not checkpoint:
-            print(f"jgail {args.command}: stopped at iteration {stop.iteration} of {job.num_iterations}, "
-                  "without a checkpoint (multi-process runs write none yet)", file=sys.stderr)
-            raise SystemExit(128 + stop.signum) from None
         print(f"jgail {args.command}: stopped at iteration {stop.iteration} of {job.num_iterations}; the whole "
               f"state is checkpointed. Resume with:\n    jgail {args.command} --resume {args.out}", file=sys.stderr)
         raise SystemExit(128 + stop.signum) from None

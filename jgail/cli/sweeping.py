@@ -10,12 +10,14 @@ swept: a structural setting (network sizes, reward form, generator kind, counts)
 compiled program, so the command refuses it and says to run one sweep per value.
 
 Memory: `--max-parallel N` runs the cells in groups of N, one after the other; each cell's
-result does not depend on the grouping. Devices: each group's cells are split over the local
-devices (the group size must divide by their number). Processes: each process takes a
-contiguous share of the cells; results are gathered on process 0, which writes the tables.
-A multi-process sweep writes no checkpoints yet (orbax writes host arrays from process 0
-only; a global-array driver is the fix), so it cannot be resumed; a finished group's
-`results.json` is still reused.
+result does not depend on the grouping. Devices: each process's cells of a group are split
+over its local devices (they must divide by their number; cells are never padded).
+Processes: every group is split over the processes (contiguous shares), which train it
+together through the run driver (`driver.drive(cells=...)`): metrics, checkpoints (the whole
+group's state, written once) and results are gathered on process 0, which writes the files
+and the tables. The groups do not depend on the number of processes, so a sweep can be
+resumed on another number of processes. The output directory must be on a filesystem that
+every process sees.
 """
 
 from __future__ import annotations
@@ -122,14 +124,17 @@ def run_sweep(args) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     num_cells = len(settings) * args.seeds
-    lo, hi = distributed.share(num_cells)
-    group = args.max_parallel or max(hi - lo, 1)
-    devices = len(jax.local_devices())
     if args.max_parallel is not None and args.max_parallel < 1:
         raise UsageError(f"--max-parallel must be >= 1, got {args.max_parallel}")
-    if group % devices or (hi - lo) % devices:
-        raise UsageError(f"{hi - lo} cells on this process in groups of {group} do not divide over its {devices} "
-                         f"devices; choose --seeds and --max-parallel so that they do (cells are never padded)")
+    groups = cell_groups(num_cells, args.max_parallel)
+    devices, processes = len(jax.local_devices()), jax.process_count()
+    for start, stop in groups:
+        for lo, hi in distributed.shares(stop - start, processes):
+            if (hi - lo) % devices or hi == lo:
+                raise UsageError(
+                    f"a group of {stop - start} cells (--max-parallel {args.max_parallel}) splits over {processes} "
+                    f"process(es) into shares of {hi - lo}, which do not divide over {devices} devices each; choose "
+                    f"--seeds and --max-parallel so that they do (cells are never padded)")
     if jax.process_index() == 0:
         runs.prepare_run_dir(args, marker="sweep.json")
         if args.resume:
@@ -143,32 +148,32 @@ def run_sweep(args) -> int:
     seed_keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     cell_keys = jnp.tile(jax.random.key_data(seed_keys), (len(settings), 1))
     expert = demos.to_jax(data)
-    print(f"sweep: {len(settings)} setting(s) x {args.seeds} seeds = {num_cells} cells; this process (of "
-          f"{jax.process_count()}) runs cells {lo}..{hi - 1} in groups of {group} over {devices} device(s)",
-          flush=True)
+    mine = [(start + lo, start + hi) for start, stop in groups
+            for lo, hi in [distributed.share(stop - start)]]
+    print(f"sweep: {len(settings)} setting(s) x {args.seeds} seeds = {num_cells} cells in {len(groups)} group(s); "
+          f"this process (of {processes}) runs cells {', '.join(f'{a}..{b - 1}' for a, b in mine)} over {devices} "
+          f"device(s)", flush=True)
     started = time.time()
     returns, flags = [], []
-    for start in range(lo, hi, group):
-        stop = min(start + group, hi)
-        r, f = _run_group(args, base, config, cell_keys, expert, start, stop)
+    for group, (lo, hi) in zip(groups, mine):
+        r, f = _run_group(args, base, config, cell_keys, expert, group, lo, hi)
         returns.append(r)
         flags.append(f)
-    returns = distributed.gather(np.concatenate(returns), num_cells)
-    flags = distributed.gather(np.concatenate(flags), num_cells)
+    returns, flags = np.concatenate(returns), np.concatenate(flags)
     if jax.process_index() == 0:
         _report(args, env, data, settings, returns, flags, time.time() - started)
     return 0
 
 
-def planned_groups(num_cells: int, num_processes: int, max_parallel: int | None) -> list[str]:
-    """The group directories ("cells-LO-HI") a sweep of `num_cells` cells makes over
-    `num_processes` processes: each process's share (`distributed.shares`) in groups of
-    `max_parallel` cells (its whole share when None)."""
-    names = []
-    for lo, hi in distributed.shares(num_cells, num_processes):
-        group = max_parallel or max(hi - lo, 1)
-        names += [f"cells-{start}-{min(start + group, hi) - 1}" for start in range(lo, hi, group)]
-    return names
+def cell_groups(num_cells: int, max_parallel: int | None) -> list[tuple[int, int]]:
+    """The groups [start, stop) of cells trained one after the other: `max_parallel` cells
+    each (all of them when None), whatever the number of processes."""
+    group = max_parallel or max(num_cells, 1)
+    return [(start, min(start + group, num_cells)) for start in range(0, num_cells, group)]
+
+
+def _group_dir(out: str, start: int, stop: int) -> str:
+    return os.path.join(out, f"cells-{start}-{stop - 1}")
 
 
 def _check_same_sweep(args, base, num_cells: int) -> None:
@@ -180,43 +185,46 @@ def _check_same_sweep(args, base, num_cells: int) -> None:
         if saved.get(flag) != getattr(args, flag):
             raise UsageError(f"--resume {args.out}: --{flag} was {saved.get(flag)!r}, now {getattr(args, flag)!r}; "
                              f"resume with the run's own options")
-    planned = set(planned_groups(num_cells, jax.process_count(), args.max_parallel))
+    planned = {os.path.basename(_group_dir(args.out, *g)) for g in cell_groups(num_cells, args.max_parallel)}
     found = {name for name in os.listdir(args.out) if name.startswith("cells-")}
     if found - planned:
-        raise UsageError(f"--resume {args.out}: its groups ({', '.join(sorted(found))}) were made by another number "
-                         f"of processes or another --max-parallel; resume with the same ones "
-                         f"(this run would make {', '.join(sorted(planned))})")
+        raise UsageError(f"--resume {args.out}: its groups ({', '.join(sorted(found))}) were made with another "
+                         f"--max-parallel; resume with the same one (this run would make {', '.join(sorted(planned))})")
 
 
-def _run_group(args, base, config, cell_keys, expert, start: int, stop: int):
-    """Train and evaluate cells [start, stop); a group already finished (on --resume) is read back."""
-    group_dir = os.path.join(args.out, f"cells-{start}-{stop - 1}")
+def _run_group(args, base, config, cell_keys, expert, group: tuple[int, int], lo: int, hi: int):
+    """Train and evaluate the group of cells [start, stop), this process's cells [lo, hi) of
+    it; returns the whole group's (eval returns, non-finite flags) on every process. A group
+    already finished (on --resume) is read back."""
+    start, stop = group
+    group_dir = _group_dir(args.out, start, stop)
     results = os.path.join(group_dir, RESULTS)
-    if not args.resume and os.path.isdir(group_dir):  # --overwrite: nothing of the old run is reused
-        shutil.rmtree(group_dir)
+    if not args.resume and os.path.isdir(group_dir) and jax.process_index() == 0:
+        shutil.rmtree(group_dir)  # --overwrite: nothing of the old run is reused
+    distributed.barrier(f"jgail-sweep-group-{start}-ready")
     if os.path.exists(results):
         with open(results) as f:
             saved = json.load(f)
         return np.asarray(saved["eval_return"]), np.asarray(saved["nonfinite_iteration"])
-    single = jax.process_count() == 1  # multi-process: no checkpoints yet (see driver.drive)
-    resume = single and bool(args.resume) and os.path.isdir(os.path.join(group_dir, driver.CHECKPOINT_DIR))
-    keys = jax.random.wrap_key_data(cell_keys[start:stop])
-    cells = (keys, jax.tree.map(lambda x: x[start:stop], config))
+    resume = bool(args.resume) and os.path.isdir(os.path.join(group_dir, driver.CHECKPOINT_DIR))
+    keys = jax.random.wrap_key_data(cell_keys[lo:hi])
+    cells = (keys, jax.tree.map(lambda x: x[lo:hi], config))
     job = gail_cells_job(base, expert, args.eval_episodes, list(parse_grid(args.grid)))
     group_args = argparse.Namespace(**{**vars(args), "out": group_dir, "resume": resume})
-    result = runs.drive(job, cells, group_args, checkpoint=single)
+    result = runs.drive(job, cells, group_args, cells=(lo - start, hi - start, stop - start))
     state = result.state
 
     def score(index, params, obs_stats):
         key = jax.random.fold_in(jax.random.key(args.seed + 1), index)  # the cell's own key: grouping-free
         return evaluate(key, base.env, base.nets, params, obs_stats, args.eval_episodes)["mean_return"]
 
-    eval_return = np.asarray(jax.jit(jax.vmap(score))(jnp.arange(start, stop), state.agent.params,
-                                                      state.obs_stats))
+    eval_return = np.asarray(jax.jit(jax.vmap(score))(jnp.arange(lo, hi), state.agent.params, state.obs_stats))
     flags = getattr(state, "nonfinite_iteration", None)
-    flags = np.full(stop - start, -1) if flags is None else np.asarray(jax.device_get(flags)).reshape(-1)
-    write_json_atomic(results, {"cells": [start, stop - 1], "eval_return": eval_return.tolist(),
-                                "nonfinite_iteration": flags.tolist()})
+    flags = np.full(hi - lo, -1) if flags is None else np.asarray(jax.device_get(flags)).reshape(-1)
+    eval_return, flags = distributed.gather(eval_return, stop - start), distributed.gather(flags, stop - start)
+    if jax.process_index() == 0:
+        write_json_atomic(results, {"cells": [start, stop - 1], "eval_return": eval_return.tolist(),
+                                    "nonfinite_iteration": flags.tolist()})
     return eval_return, flags
 
 

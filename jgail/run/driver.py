@@ -17,6 +17,14 @@ checkpointing leaves the previous one as the latest.
 
 SIGINT/SIGTERM: the running chunk finishes (XLA cannot be interrupted), a checkpoint is
 written and `Interrupted` is raised; a second signal exits at once.
+
+Several processes (`cells=(lo, hi, total)`: this process trains cells [lo, hi) of one batch of
+`total`, the others the rest, all in the same directory): after every chunk the processes
+agree on stopping (a signal to any one stops all at the same iteration) and gather the
+metrics, which process 0 logs; a checkpoint gathers the whole batch's state, and orbax writes
+it once, from process 0 (it writes host arrays from process 0 only). Resuming restores the
+whole batch and takes this process's rows, so a run can resume on another number of
+processes. The run directory must be on a filesystem every process sees.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgail.core.atomic_io import atomic_write
+from jgail.run import distributed
 
 CHECKPOINT_DIR = "checkpoints"
 METRICS_LOG = "metrics.jsonl"
@@ -253,18 +262,19 @@ class _StopOnSignal:
 def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
           keep: int = 3, eval_every: int = 0, eval_key: jax.Array | None = None, tensorboard: bool = False,
           resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None,
-          shard: bool = True, checkpoint: bool = True) -> Result:
+          shard: bool = True, checkpoint: bool = True, cells: tuple[int, int, int] | None = None) -> Result:
     """Train the batch of seeds `keys` (a key array [S], or any pytree of per-seed inputs with
     leading axis S that `job.init` takes) in chunks; see the module docstring.
 
     `eval_every` (chunks, 0 = never) adds `eval_return` to the log. `describe(postfix)` may
     add to the progress bar. With `shard` and several local devices, the seed axis is split
     over them (S must divide by their number); the data is replicated. Raises `Interrupted`
-    after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints (each process
-    of a multi-process sweep trains its own share, and orbax 0.12 writes NumPy arrays from process
-    0 only and refuses host-local jax.Arrays in a multi-process run), and a signal then stops
-    without one. `resume=True` continues from the latest checkpoint in `run_dir`. Returns a
-    `Result` whose metrics are [S, iterations] arrays.
+    after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints, and a signal
+    then stops without one. `resume=True` continues from the latest checkpoint in `run_dir`.
+    `cells=(lo, hi, total)` in a multi-process run: `keys` are cells [lo, hi) of a batch of
+    `total` that the processes train together (see the module docstring); every process must
+    call `drive` with its own rows and the same other arguments. Returns a `Result` whose
+    metrics are [S, iterations] arrays (S = total with `cells`).
 
     Example::
 
@@ -278,6 +288,7 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
         raise ValueError("chunk_iterations, checkpoint_every and keep must be >= 1, eval_every >= 0")
     os.makedirs(run_dir, exist_ok=True)
     seeds = int(jax.tree.leaves(keys)[0].shape[0])
+    share = _Share.of(cells, seeds)
     chunk_iterations = min(chunk_iterations, job.num_iterations)
     init = jax.jit(jax.vmap(job.init, in_axes=(0, None)))
     template = jax.eval_shape(init, keys, job.data)
@@ -286,11 +297,14 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
         raise ValueError("resume needs checkpoints (checkpoint=True)")
     resumed_from = None
     if resume:
-        resumed_from, state = restore_state(manager, template)
-        _rewrite_log(run_dir, read_log(run_dir, resumed_from))
+        resumed_from, state = restore_state(manager, share.whole(template))
+        state = share.mine(state)
+        if share.writes:
+            _rewrite_log(run_dir, read_log(run_dir, resumed_from))
     else:
         state = init(keys, job.data)
-        _rewrite_log(run_dir, [])
+        if share.writes:
+            _rewrite_log(run_dir, [])
     data = job.data
     if shard and len(jax.local_devices()) > 1:
         state, data = shard_seeds(state, data, seeds)
@@ -302,43 +316,104 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     evaluate = None
     eval_key = jax.random.key(0) if eval_key is None else eval_key
     if eval_every and job.evaluate is not None:
-        eval_keys = jax.random.split(eval_key, seeds)
-        evaluate = jax.jit(jax.vmap(job.evaluate)).lower(eval_keys, state).compile()
+        evaluate = jax.jit(jax.vmap(job.evaluate)).lower(share.keys(eval_key), state).compile()
     compile_s = time.time() - compile_start
 
-    writer = _tensorboard(run_dir) if tensorboard else None
+    writer = _tensorboard(run_dir) if tensorboard and share.writes else None
     bar = _progress_bar(job.num_iterations, start_iteration, progress)
     iteration, chunks_done, train_start = start_iteration, 0, time.time()
-    with _StopOnSignal() as stop, open(os.path.join(run_dir, METRICS_LOG), "a") as log:
+    log_path = os.path.join(run_dir, METRICS_LOG) if share.writes else os.devnull
+    with _StopOnSignal() as stop, open(log_path, "a") as log:
         while iteration < job.num_iterations:
             active = min(chunk_iterations, job.num_iterations - iteration)
             state, metrics = compiled(state, data, jnp.int32(active))
             metrics = {k: np.asarray(v)[:, :active] for k, v in jax.device_get(metrics).items()}
             if evaluate is not None and (chunks_done + 1) % eval_every == 0:
-                returns = np.asarray(evaluate(jax.random.split(jax.random.fold_in(eval_key, iteration), seeds), state))
+                returns = np.asarray(evaluate(share.keys(jax.random.fold_in(eval_key, iteration)), state))
                 metrics["eval_return"] = np.full((seeds, active), np.nan)
                 metrics["eval_return"][:, -1] = returns
-            records = _records(metrics, iteration, active)
-            log.write("".join(json.dumps(r) + "\n" for r in records))
-            log.flush()
-            os.fsync(log.fileno())
+            metrics = {k: share.gather(v) for k, v in metrics.items()}
+            if share.writes:
+                log.write("".join(json.dumps(r) + "\n" for r in _records(metrics, iteration, active)))
+                log.flush()
+                os.fsync(log.fileno())
             if writer is not None:
                 _write_scalars(writer, metrics, iteration, job.steps_per_iteration)
             iteration += active
             chunks_done += 1
-            _advance(bar, active, metrics, iteration, job, seeds, train_start, start_iteration, describe)
+            _advance(bar, active, metrics, iteration, job, share.total, train_start, start_iteration, describe)
             done = iteration >= job.num_iterations
-            if manager is not None and (done or chunks_done % checkpoint_every == 0 or stop.signum is not None):
-                save_state(manager, iteration, state)
-            if stop.signum is not None and not done:
+            signum = share.agree_on_signal(stop.signum)
+            if manager is not None and (done or chunks_done % checkpoint_every == 0 or signum):
+                save_state(manager, iteration, share.gather_tree(state) if share.multi else state)
+            if signum and not done:
                 bar and bar.close()
-                raise Interrupted(stop.signum, iteration)
+                raise Interrupted(signum, iteration)
     bar and bar.close()
     if writer is not None:
         writer.close()
-    write_csv(run_dir)
-    all_metrics = metrics_array(read_log(run_dir), seeds)
+    if share.writes:
+        write_csv(run_dir)
+    distributed.barrier("jgail-driver-log-written")  # the others read process 0's log
+    all_metrics = metrics_array(read_log(run_dir), share.total)
     return Result(state, all_metrics, compile_s, time.time() - train_start, resumed_from)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Share:
+    """This process's rows [lo, hi) of a batch of `total` trained by several processes
+    together (one process: all of them, and every method below is the identity)."""
+
+    lo: int
+    hi: int
+    total: int
+    multi: bool
+
+    @classmethod
+    def of(cls, cells, seeds: int) -> _Share:
+        if cells is None or jax.process_count() == 1:
+            if cells is not None and (cells[1] - cells[0] != seeds or cells[2] != seeds):
+                raise ValueError(f"cells={cells} with one process must cover all {seeds} rows")
+            return cls(0, seeds, seeds, False)
+        lo, hi, total = cells
+        if hi - lo != seeds or not 0 <= lo <= hi <= total:
+            raise ValueError(f"cells={cells}: this process's {seeds} rows are not [lo, hi) of the batch of {total}")
+        return cls(lo, hi, total, True)
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the log, CSV and TensorBoard files."""
+        return jax.process_index() == 0
+
+    def keys(self, key):
+        """This process's rows of `total` keys split from `key` (as one process would split them)."""
+        return jax.random.split(key, self.total)[self.lo:self.hi]
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        """Every process's rows, in batch order, on every process."""
+        return distributed.gather(np.asarray(rows), self.total) if self.multi else rows
+
+    def gather_tree(self, state):
+        return jax.tree.map(self.gather, _host_copy(state))
+
+    def whole(self, template):
+        """`template` (this process's rows) with the whole batch's leading axis."""
+        return jax.tree.map(lambda t: jax.ShapeDtypeStruct((self.total,) + t.shape[1:], t.dtype), template)
+
+    def mine(self, state):
+        return jax.tree.map(lambda x: x[self.lo:self.hi], state) if self.multi else state
+
+    def agree_on_signal(self, signum: int | None) -> int | None:
+        """A signal any process received (all processes then stop after the same chunk)."""
+        if not self.multi:
+            return signum
+        return int(self.gather_all(np.int32(signum or 0)).max()) or None
+
+    @staticmethod
+    def gather_all(value):
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(value))
 
 
 def shard_seeds(state, data, seeds: int):
