@@ -27,6 +27,8 @@ class RunningStats:
     def update(self, batch: jax.Array) -> RunningStats:
         """Merge a batch [..., dim] of observations (Chan et al. parallel variance)."""
         batch = batch.reshape(-1, self.mean.shape[0])
+        if batch.shape[0] == 0:  # static: nothing to merge (the batch mean would be 0/0)
+            return self
         b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]
         total = self.count + b_count
         delta = b_mean - self.mean

@@ -148,7 +148,8 @@ def plot_metrics(metrics, *, expert_return: float | None = None, random_return: 
         if m["episode_return"].ndim != 2:
             raise ValueError(f"{name}: metrics must be [seeds, iterations] arrays, got episode_return of shape "
                              f"{m['episode_return'].shape}; pass one setting of a sweep at a time")
-    has_disc = any("disc_expert_accuracy" in m for _, m in runs)
+    accuracies = (("disc_expert_accuracy", "-", "expert pairs"), ("disc_policy_accuracy", "--", "policy pairs"))
+    has_disc = any(key in m for _, m in runs for key, _, _ in accuracies)
     fig, axes = _figure(out, nrows=2 if has_disc else 1, ncols=1, figsize=(8, 7 if has_disc else 4.2),
                         sharex=True, squeeze=False)
     top = axes[0, 0]
@@ -160,12 +161,10 @@ def plot_metrics(metrics, *, expert_return: float | None = None, random_return: 
         top.plot(steps, mean, color=color, label=name)
         if band is not None:
             top.fill_between(steps, band[0], band[1], color=color, alpha=0.2, linewidth=0)
-        if has_disc and "disc_expert_accuracy" in m:
-            bottom = axes[1, 0]
-            bottom.plot(steps, np.nanmean(smooth(m["disc_expert_accuracy"]), 0), color=color,
-                        label=f"expert pairs, {name}")
-            bottom.plot(steps, np.nanmean(smooth(m["disc_policy_accuracy"]), 0), color=color,
-                        linestyle="--", label=f"policy pairs, {name}")
+        for key, style, pairs in accuracies if has_disc else ():
+            if key in m:  # either may be missing (e.g. a log with only one of them)
+                axes[1, 0].plot(steps, np.nanmean(smooth(m[key]), 0), color=color, linestyle=style,
+                                label=f"{pairs}, {name}")
     _level_lines(top, expert_return, random_return)
     top.set_ylabel("episode return (true reward,\nsampled actions)")
     if title is None:
