@@ -130,17 +130,20 @@ def test_chunks_reuse_one_compiled_program_and_match_one_whole_call(tmp_path):
     assert header.startswith("iteration,seed,") and "policy_loss" in header
 
 
-def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_path):
+def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_path, monkeypatch):
     root, demo_file = workdir
     first, again = tmp_path / "first", tmp_path / "again"
     small = ["--seeds", "2", "--total-timesteps", "2048", "--eval-episodes", "3", "--no-progress"]
-    assert cli.main(["gail", *ENV_ARGS, "--demos", str(demo_file), "--out", str(first), *small,
+    monkeypatch.chdir(root)  # the demonstrations given by a relative path...
+    assert cli.main(["gail", *ENV_ARGS, "--demos", os.path.basename(demo_file), "--out", str(first), *small,
                      "--chunk", "1", "--eval-every", "2", "--tensorboard"]) == 0
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(first / "tensorboard"))
     evaluated = [r for r in driver.read_log(str(first)) if r.get("eval_return") is not None]
     assert [r["iteration"] for r in evaluated] == [2, 2]  # both seeds, after the second chunk
     saved = json.loads((first / "config.json").read_text())
     assert saved["command"] == "gail" and saved["args"]["seeds"] == 2
+    assert saved["args"]["demos"] == os.path.abspath(demo_file)  # ...are saved absolute
+    monkeypatch.chdir(tmp_path)  # so the run re-runs and evaluates from any directory
     assert saved["config"]["discriminator"]["num_updates"] == 5
     assert cli.main(["gail", "--config", str(first / "config.json"), "--out", str(again)]) == 0
     assert (first / driver.METRICS_LOG).read_text() == (again / driver.METRICS_LOG).read_text()

@@ -35,6 +35,7 @@ from jgail.run.checkpoint import file_sha256
 CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
+INPUT_PATHS = ("demos", "expert")  # files the run reads, saved as absolute paths
 # How to run, not what: left out of config.json (the multi-process flags differ per process and launch).
 NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "command", "coordinator", "num_processes",
              "process_id")
@@ -88,7 +89,11 @@ def prepare_run_dir(args, marker: str = CONFIG_FILE) -> bool:
 
 def saved_args(args) -> dict:
     """The parsed arguments that define the run (not how to run it: NOT_SAVED are left out)."""
-    return {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+    saved = {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+    for k in INPUT_PATHS:  # absolute, so `jgail eval`/`--resume` find them from any directory
+        if isinstance(saved.get(k), str):
+            saved[k] = os.path.abspath(saved[k])
+    return saved
 
 
 def write_config(args, config) -> None:
