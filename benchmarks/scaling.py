@@ -39,6 +39,19 @@ def matmul_flops_per_s(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 / best
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, which starts afresh at exec (ru_maxrss
+    keeps the parent's peak across fork + exec, so a child of a large process reads large)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _mlp_flops(sizes) -> int:
     """Multiply-adds x 2 of one forward pass through dense layers of these widths."""
     return 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -90,7 +103,7 @@ def one_size(seeds: int, iterations: int) -> dict:
     jax.block_until_ready(compiled(state, expert, jnp.int32(iterations)))
     run_s = time.perf_counter() - start
     steps = seeds * iterations * config.batch_size
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     device_stats = jax.devices()[0].memory_stats() or {}  # None on CPU
     peak_device_mb = device_stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in device_stats else None
     return {"peak_device_mb": peak_device_mb, "seeds": seeds, "env_steps_per_s": steps / run_s,
