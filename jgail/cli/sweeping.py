@@ -202,11 +202,13 @@ def _run_group(args, base, config, cell_keys, expert, group: tuple[int, int], lo
     if not args.resume and os.path.isdir(group_dir) and jax.process_index() == 0:
         shutil.rmtree(group_dir)  # --overwrite: nothing of the old run is reused
     distributed.barrier(f"jgail-sweep-group-{start}-ready")
-    if os.path.exists(results):
+    finished = os.path.exists(results)
+    resume = bool(args.resume) and os.path.isdir(os.path.join(group_dir, driver.CHECKPOINT_DIR))
+    distributed.barrier(f"jgail-sweep-group-{start}-looked")  # all decide before the driver creates anything
+    if finished:
         with open(results) as f:
             saved = json.load(f)
         return np.asarray(saved["eval_return"]), np.asarray(saved["nonfinite_iteration"])
-    resume = bool(args.resume) and os.path.isdir(os.path.join(group_dir, driver.CHECKPOINT_DIR))
     keys = jax.random.wrap_key_data(cell_keys[lo:hi])
     cells = (keys, jax.tree.map(lambda x: x[lo:hi], config))
     job = gail_cells_job(base, expert, args.eval_episodes, list(parse_grid(args.grid)))
