@@ -382,8 +382,9 @@ class _Share:
 
     @property
     def writes(self) -> bool:
-        """Whether this process writes the log, CSV and TensorBoard files."""
-        return jax.process_index() == 0
+        """Whether this process writes the log, CSV and TensorBoard files (process 0 of a
+        shared batch; any process that trains a batch of its own)."""
+        return not self.multi or jax.process_index() == 0
 
     def keys(self, key):
         """This process's rows of `total` keys split from `key` (as one process would split them)."""
