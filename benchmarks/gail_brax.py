@@ -325,11 +325,12 @@ def merge(args) -> int:
             else:
                 tasks[env] = dict(tasks[env], rows=tasks[env]["rows"] + result["rows"])
     budget = BUDGETS[args.budget_name]
-    order = {(m, k): i for i, (k, m) in enumerate((k, m) for k in sorted({r["trajectories"] for t in tasks.values()
-                                                                              for r in t["rows"]}, reverse=True)
-                                                   for m in ("GAIL-PPO", "GAIL-TRPO", "BC"))}
-    tasks = {t.env: dict(tasks[t.env], rows=sorted(tasks[t.env]["rows"],
-                                                   key=lambda r: order[(r["method"], r["trajectories"])]))
+    methods = ("GAIL-PPO", "GAIL-TRPO", "BC")
+
+    def row_order(r):  # most trajectories first, then GAIL-PPO, GAIL-TRPO, BC
+        return -r["trajectories"], methods.index(r["method"])
+
+    tasks = {t.env: dict(tasks[t.env], rows=sorted(tasks[t.env]["rows"], key=row_order))
              for t in budget.tasks if t.env in tasks}
     table = build_table(args.budget_name, tasks, budget)
     table += "\n\nParts (each measured separately; merged with `--merge`):\n\n" + "\n".join(

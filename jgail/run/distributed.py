@@ -69,6 +69,13 @@ def gather(values: np.ndarray, num_items: int) -> np.ndarray:
     return np.concatenate([everything[p, : counts[p]] for p in range(jax.process_count())])
 
 
+def max_over_processes(value: int) -> int:
+    """The largest of every process's `value`, on every process (`value` with one process)."""
+    if jax.process_count() == 1:
+        return int(value)
+    return int(np.asarray(multihost_utils.process_allgather(np.int32(value))).max())
+
+
 def barrier(name: str) -> None:
     """Wait until every process reaches this point (no-op with one process)."""
     if jax.process_count() > 1:

@@ -408,13 +408,7 @@ class _Share:
         """A signal any process received (all processes then stop after the same chunk)."""
         if not self.multi:
             return signum
-        return int(self.gather_all(np.int32(signum or 0)).max()) or None
-
-    @staticmethod
-    def gather_all(value):
-        from jax.experimental import multihost_utils
-
-        return np.asarray(multihost_utils.process_allgather(value))
+        return distributed.max_over_processes(signum or 0) or None
 
 
 def shard_seeds(state, data, seeds: int):
