@@ -44,21 +44,24 @@ STOP_AFTER_SEEDS = 60  # a candidate stops once the median and this many seeds h
 
 
 def candidates(env) -> dict:
-    """name -> GAILConfig (each a structural variant of today's preset; total_timesteps is
-    the budget, which also sets the learning-rate annealing)."""
-    base = presets.gail_config(env, "ppo", 400_000)
-    small_d = base.discriminator.replace(hidden_sizes=(64, 64))
-    epochs4 = base.replace(generator=base.generator.replace(num_epochs=4))
+    """name -> GAILConfig: today's preset (a BC warm start of 1000 updates, then GAIL) and
+    structural variants of the earlier preset (GAIL alone, discriminator 100x100), each changed
+    in one way (total_timesteps is the budget, which also sets the learning-rate annealing)."""
+    preset = presets.gail_config(env, "ppo", 400_000)
+    earlier = preset.replace(bc=BCConfig(num_updates=0),
+                             discriminator=preset.discriminator.replace(hidden_sizes=(100, 100)))
+    epochs4 = earlier.replace(generator=earlier.generator.replace(num_epochs=4))
     out = {
-        "preset (8x128, 10 epochs)": base,
+        f"preset (D 64x64, BC {preset.bc.num_updates}, then GAIL)": preset,
+        "preset, GAIL alone (no BC)": preset.replace(bc=BCConfig(num_updates=0)),
+        "earlier preset (8x128, 10 epochs, D 100x100)": earlier,
         "8x128, 4 epochs": epochs4,
         "16x64, 4 epochs": epochs4.replace(num_envs=16, num_steps=64),
         "32x32, 4 epochs": epochs4.replace(num_envs=32, num_steps=32),
         "8x128, 4 epochs, lr 2e-3": epochs4.replace(generator=epochs4.generator.replace(learning_rate=2e-3)),
-        "8x128, 10 epochs, D 64x64": base.replace(discriminator=small_d),
         "8x128, 4 epochs, BC 200": epochs4.replace(bc=BCConfig(num_updates=200)),
         "8x128, 4 epochs, BC 400": epochs4.replace(bc=BCConfig(num_updates=400)),
-        "8x128, 10 epochs, BC 1000": base.replace(bc=BCConfig(num_updates=1000)),
+        "8x128, 10 epochs, BC 1000": earlier.replace(bc=BCConfig(num_updates=1000)),
     }
     return out
 
@@ -166,7 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="fast_to_expert")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.budget, args.only = 4, 8192, args.only or ["preset", "BC 1000"]
+        args.seeds, args.budget, args.only = 4, 8192, args.only or ["preset (", "preset, GAIL alone"]
     compile_cache.enable()
     env, one = expert_episode(args.expert_seed)
     threshold = FRACTION * float(one.episode_returns[0])

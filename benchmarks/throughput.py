@@ -6,7 +6,7 @@ Per task (CartPole-v1 at its 500-step cap and at the classic 200, and brax/inver
 the spring backend), every method runs the same seeds, envs x steps per iteration and
 iterations, all seeds in one vmapped, compiled call; compile time is excluded. Methods: raw
 env stepping with uniformly random actions (no policy, no learning), PPO and TRPO on the env
-reward, GAIL-PPO and GAIL-TRPO (`presets.gail_config`; PPO with the preset's 64x64 network,
+reward, GAIL-PPO and GAIL-TRPO (`presets.gail_config`, without the BC warm start; PPO with the preset's 64x64 network,
 TRPO with the paper's 100x100, each plain run on its GAIL run's network). Two ways of timing:
 
   whole   compiled `train(key, config)`: init, then N iterations (as benchmarks/gail_classic.py)
@@ -110,10 +110,12 @@ def build(task: str, seeds: int, iterations: int, diagnose: bool):
     env = envs.make(env_id, **options)
     expert = expert_data(env)
     keys = jax.random.split(jax.random.key(1), seeds)
-    gail_ppo = presets.gail_config(env, "ppo")
+    # The adversarial loop's own cost: no BC warm start (CartPole-v1's preset has one, a one-off
+    # before the first iteration that benchmarks/fast_to_expert.py times).
+    gail_ppo = presets.gail_config(env, "ppo", bc_updates=0)
     batch = gail_ppo.batch_size
     gail_ppo = gail_ppo.replace(total_timesteps=iterations * batch)
-    gail_trpo = presets.gail_config(env, "trpo").replace(total_timesteps=iterations * batch)
+    gail_trpo = presets.gail_config(env, "trpo", bc_updates=0).replace(total_timesteps=iterations * batch)
     assert gail_trpo.batch_size == batch
     runs = {"raw env": {"whole": (jax.vmap(raw_steps(env, gail_ppo.num_envs, iterations * gail_ppo.num_steps)),
                                   (keys,)), "steady": None}}

@@ -113,9 +113,11 @@ def gail_config_from_args(args, env):
             [("disc_lr", "learning_rate"), ("disc_updates", "num_updates"), ("grad_penalty", "grad_penalty"),
              ("absorbing", "absorbing")] if given(name)}
     generator = config.generator.replace(ent_coef=args.ent_coef) if given("ent_coef") else config.generator
+    if given("bc_warmstart"):
+        loop["bc"] = config.bc.replace(num_updates=args.bc_warmstart)
     try:
         config = config.replace(generator=generator, discriminator=config.discriminator.replace(**disc),
-                                bc=bc.BCConfig(num_updates=args.bc_warmstart), **loop).validate()
+                                **loop).validate()
     except ValueError as err:
         raise UsageError(in_flag_terms(err)) from None
     run_steps = config.num_iterations * config.batch_size
@@ -143,8 +145,10 @@ def run_gail(args) -> int:
     with runs.removed_if_stopped_early(args, created):
         runs.write_config(args, config)
         expert = demos.to_jax(data)
+        warm = (f"a BC warm start of {config.bc.num_updates} updates (--bc-warmstart 0: GAIL alone), then "
+                if config.bc.num_updates else "")
         print(f"GAIL ({args.generator}, reward {config.reward}) on {env.name} from {data.num_episodes} expert "
-              f"episode(s) ({data.num_pairs} pairs): {args.seeds} seeds x {config.num_iterations} iterations "
+              f"episode(s) ({data.num_pairs} pairs): {args.seeds} seeds, {warm}{config.num_iterations} iterations "
               f"x {config.batch_size} steps, in chunks of {min(args.chunk, config.num_iterations)} iterations",
               flush=True)
         started = time.time()
@@ -159,7 +163,7 @@ def run_gail(args) -> int:
                  "absorbing": config.discriminator.absorbing, "discriminator_kind": config.discriminator.kind,
                  "num_envs": config.num_envs, "num_steps": config.num_steps,
                  "discriminator_updates_per_iteration": config.discriminator.num_updates,
-                 "compile_time_s": result.compile_s}
+                 "bc_warmstart_updates": config.bc.num_updates, "compile_time_s": result.compile_s}
         if bad is not None:
             extra["nonfinite_iteration_per_seed (-1: finite)"] = bad.tolist()
         _write_results(args, env, data, f"gail-{args.generator}", per_seed, greedy, result.train_s,
