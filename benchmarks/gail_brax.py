@@ -67,8 +67,8 @@ BUDGETS = {
     # largest dataset sizes, 3 seeds.
     "cpu": Budget(
         tasks=(Task("inverted_double_pendulum", (1,), 500_000, 500_000),
-               Task("hopper", (1, 4, 25), 3_000_000, 1_000_000, tuned=True),
-               Task("halfcheetah", (4, 25), 3_000_000, 1_000_000)),
+               Task("hopper", (1, 4, 25), 3_000_000, 2_000_000, tuned=True),
+               Task("halfcheetah", (4, 25), 3_000_000, 2_000_000)),
         generators=("ppo",), seeds=3),
     # One GPU: the paper's tasks and dataset sizes (humanoid: 80/160/240), PPO and TRPO, 5 seeds.
     "accelerator": Budget(
@@ -140,7 +140,7 @@ def summarise(returns, expert_return, rand) -> dict:
 
 
 def gail_row(args, env, generator, expert, steps, num_envs=None):
-    config = presets.gail_config(env, generator, steps)
+    config = presets.gail_config(env, generator, steps, bc_updates=args.bc_warmstart)
     if num_envs:  # an accelerator runs many more envs per seed than the CPU-tuned preset
         config = config.replace(num_envs=num_envs).validate()
     nets = config.nets
@@ -160,6 +160,7 @@ def gail_row(args, env, generator, expert, steps, num_envs=None):
         "compile_s": compile_s, "run_s": run_s,
         "env_steps_per_s (all seeds)": steps_per_seed * args.seeds / run_s,
         "train_return_last_10_iterations": np.nanmean(np.asarray(curves)[:, -10:], axis=1).tolist(),
+        "bc_warmstart_updates": config.bc.num_updates,
         "config": {"generator": repr(config.generator), "discriminator": repr(config.discriminator),
                    "reward": config.reward, "num_envs": config.num_envs, "num_steps": config.num_steps,
                    "network": repr(config.network), "normalize_obs": config.normalize_obs}}
@@ -209,7 +210,7 @@ def run_task(args, task: Task, budget: Budget, on_row=lambda result: None) -> di
     for k in task.trajectories:
         data = demos.filter_episodes(pool, first_k=k)
         expert = demos.to_jax(data)
-        methods = [(f"GAIL-{g.upper()}", g) for g in budget.generators] + [("BC", None)] * budget.bc
+        methods = [(gail_method(g, args.bc_warmstart), g) for g in budget.generators] + [("BC", None)] * budget.bc
         for method, generator in methods:
             if generator is None:
                 returns, extra = bc_row(args, env, expert)
@@ -227,6 +228,11 @@ def run_task(args, task: Task, budget: Budget, on_row=lambda result: None) -> di
 
 
 # ---------------------------------------------------------------- tables and main
+
+def gail_method(generator: str, bc_warmstart: int | None) -> str:
+    """A GAIL row's method name; a BC warm start the preset does not have is named in it."""
+    return f"GAIL-{generator.upper()}" + (f" (BC {bc_warmstart} warm start)" if bc_warmstart else "")
+
 
 def _device_name() -> str:
     device = jax.devices()[0]
@@ -253,6 +259,7 @@ def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
     planned = {(t.env, k) for t in budget.tasks for k in t.trajectories}
     done = {(name, r["trajectories"], r["method"]) for name, result in tasks.items() for r in result["rows"]}
     methods = [f"GAIL-{g.upper()}" for g in budget.generators] + ["BC"] * budget.bc
+    done = {(env, k, m.split(" (")[0]) for env, k, m in done}
     gaps = sorted(f"{env} {m} {k}" for env, k in planned if env in tasks for m in methods if (env, k, m) not in done)
     if gaps:
         lines.append("Planned rows of the measured tasks not measured: " + ", ".join(gaps) + ".")
@@ -289,6 +296,8 @@ def parse_args(argv):
     parser.add_argument("--generator", action="append", choices=("ppo", "trpo", "none"),
                         help="override the budget's GAIL generators (repeatable; 'none': BC rows only)")
     parser.add_argument("--no-bc", action="store_true", help="skip the BC rows")
+    parser.add_argument("--bc-warmstart", type=int, default=None, metavar="N",
+                        help="GAIL starts from a policy cloned with N BC updates (default: the preset's)")
     parser.add_argument("--name", default="gail_brax", help="results file name (use another with overrides)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expert-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "jgail",
@@ -327,8 +336,8 @@ def merge(args) -> int:
     budget = BUDGETS[args.budget_name]
     methods = ("GAIL-PPO", "GAIL-TRPO", "BC")
 
-    def row_order(r):  # most trajectories first, then GAIL-PPO, GAIL-TRPO, BC
-        return -r["trajectories"], methods.index(r["method"])
+    def row_order(r):  # most trajectories first, then GAIL-PPO, GAIL-TRPO, BC (warm-started after plain)
+        return -r["trajectories"], methods.index(r["method"].split(" (")[0]), r["method"]
 
     tasks = {t.env: dict(tasks[t.env], rows=sorted(tasks[t.env]["rows"], key=row_order))
              for t in budget.tasks if t.env in tasks}
