@@ -363,7 +363,8 @@ def main(argv=None):
     overrides = {k: v for k, v in overrides.items() if v}
     budget = dataclasses.replace(budget, bc=budget.bc and not args.no_bc,
                                  generators=tuple(g for g in args.generator or budget.generators if g != "none"),
-                                 tasks=tuple(dataclasses.replace(t, **overrides) for t in budget.tasks))
+                                 tasks=tuple(dataclasses.replace(t, **overrides) if not args.only or t.env in args.only
+                                             else t for t in budget.tasks))  # overrides: the tasks run
     name = "gail_brax_quick" if args.quick else args.name  # a smoke run never overwrites results
     if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu":
         print("budget 'accelerator' needs a GPU/TPU; none here. Writing the plan as 'not measured'.")
