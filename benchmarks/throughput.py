@@ -12,8 +12,12 @@ TRPO with the paper's 100x100, each plain run on its GAIL run's network). Two wa
   whole   compiled `train(key, config)`: init, then N iterations (as benchmarks/gail_classic.py)
   steady  compiled `run(state, N)` from a state that has already run N iterations
 
-Each compiled call runs `--repeats` times, all calls interleaved (a burst of other load hits
-every method alike), and the fastest is kept. CartPole (cap 200) adds rows that take GAIL-PPO
+Each compiled call runs `--repeats` times, all calls interleaved in rounds whose order
+alternates (a burst of other load or a drift of the machine's speed hits every method alike).
+Ratios are given two ways: of the fastest repeats, and as the median over rounds of the ratio
+within a round (paired). On the shared 2-core VM single calls vary by 10-20%, so a ratio of
+three repeats' minima moved between 1.13 and 1.37 for the same code; the paired median is the
+number to quote. CartPole (cap 200) adds rows that take GAIL-PPO
 apart: steady with the config batched per seed (what vmap(init) then vmap(run) gives, as the
 run driver does: the discriminator's gradient-penalty `lax.cond` then becomes a select that
 computes the penalty at weight 0), one discriminator step per iteration instead of five, and
@@ -31,6 +35,7 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
+import numpy as np
 
 from benchmarks.common import markdown_table, write_results
 from jgail import demos, envs, gail, presets, rl, scripted
@@ -40,8 +45,8 @@ from jgail.generators.rl import RLConfig
 from jgail.run import compile_cache
 
 TASKS = {  # name -> (env id, options, seeds, iterations)
-    "cartpole": ("CartPole-v1", {}, 32, 20),
-    "cartpole200": ("CartPole-v1", {"max_episode_steps": 200}, 32, 20),
+    "cartpole": ("CartPole-v1", {}, 32, 10),
+    "cartpole200": ("CartPole-v1", {"max_episode_steps": 200}, 32, 10),
     "inverted_pendulum": ("brax/inverted_pendulum", {"backend": "spring"}, 8, 10),
 }
 METHODS = ("raw env", "PPO", "GAIL-PPO", "TRPO", "GAIL-TRPO")
@@ -171,8 +176,12 @@ def measure(task: str, seeds: int, iterations: int, repeats: int, diagnose: bool
             advanced, _ = jax.block_until_ready(fn(*args))
             compiled[(name, mode)] = (fn, (advanced, *args[1:]))
     times, cpu_times = {key: [] for key in compiled}, {key: [] for key in compiled}
-    for _ in range(repeats):
-        for key, (fn, args) in compiled.items():
+    order = list(compiled)
+    for repeat in range(repeats):
+        # Alternate the order (A B ... then ... B A): a slow drift of the machine's speed hits
+        # every method alike on average, and each round gives one paired ratio.
+        for key in order if repeat % 2 == 0 else order[::-1]:
+            fn, args = compiled[key]
             cpu_start, start = time.process_time(), time.perf_counter()
             jax.block_until_ready(fn(*args))
             times[key].append(time.perf_counter() - start)
@@ -183,17 +192,26 @@ def measure(task: str, seeds: int, iterations: int, repeats: int, diagnose: bool
         best = min(values)
         rows.append({"task": task, "method": name, "timing": mode, "seeds": seeds,
                      "envs x steps": f"{config.num_envs}x{config.num_steps}", "iterations": iterations,
-                     "run_s (min)": best, "env_steps_per_s": steps / best, "us_per_env_step": 1e6 * best / steps,
+                     "run_s (min)": best, "run_s (median)": float(np.median(values)),
+                     "env_steps_per_s": steps / best, "us_per_env_step": 1e6 * best / steps,
                      "cpu_s (min)": min(cpu_times[(name, mode)]), "run_s_all": values,
                      "cpu_s_all": cpu_times[(name, mode)], "compile_s": compile_s[(name, mode)]})
-    wall = {(r["method"], r["timing"]): r["run_s (min)"] for r in rows}
-    cpu = {(r["method"], r["timing"]): r["cpu_s (min)"] for r in rows}
-    return {"task": task, "env": env.spec(), "rows": rows, "ratios": ratios_of(wall, diagnose),
-            "ratios_cpu_time": ratios_of(cpu, diagnose)}
+    wall = {key: np.asarray(values) for key, values in times.items()}
+    cpu = {key: np.asarray(values) for key, values in cpu_times.items()}
+    return {"task": task, "env": env.spec(), "rows": rows,
+            "ratios": ratios_of({k: v.min() for k, v in wall.items()}, diagnose),
+            "ratios_cpu_time": ratios_of({k: v.min() for k, v in cpu.items()}, diagnose),
+            "ratios_paired": ratios_of(wall, diagnose, paired=True),
+            "ratios_paired_cpu_time": ratios_of(cpu, diagnose, paired=True)}
 
 
-def ratios_of(t: dict, diagnose: bool) -> dict:
-    """Time per env step of one method over another (the same steps, so a ratio of times)."""
+def ratios_of(t: dict, diagnose: bool, paired: bool = False) -> dict:
+    """Time per env step of one method over another (the same steps, so a ratio of times).
+    `paired`: `t` holds every repeat's time; each ratio is the median over repeats of the
+    ratio within one round of calls (robust to the machine's speed changing between rounds)."""
+    if paired:
+        per_round = ratios_of({k: v[:, None] for k, v in t.items()}, diagnose)  # [repeats, 1] each
+        return {name: float(np.median(value)) for name, value in per_round.items()}
     ratios = {}
     for mode in ("whole", "steady"):
         ratios[f"GAIL-PPO / PPO, {mode}"] = t[("GAIL-PPO", mode)] / t[("PPO", mode)]
@@ -214,8 +232,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--envs", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--seeds", type=int, default=None, help="seeds per call (default: per task, 32 or 8)")
-    parser.add_argument("--iterations", type=int, default=None, help="iterations per call (default: 20 or 10)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=None, help="iterations per call (default: 10)")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of every call")
     parser.add_argument("--no-diagnose", dest="diagnose", action="store_false",
                         help="skip the CartPole (cap 200) rows that take GAIL-PPO apart")
     parser.add_argument("--quick", action="store_true",
@@ -241,17 +259,21 @@ def main(argv=None):
         parts.append(part)
         print(markdown_table(part["rows"], ["method", "timing", "run_s (min)", "env_steps_per_s", "us_per_env_step"]))
         print({k: round(v, 3) for k, v in part["ratios"].items()}, flush=True)
-    columns = ["task", "method", "timing", "seeds", "envs x steps", "iterations", "run_s (min)", "env_steps_per_s",
+    columns = ["task", "method", "timing", "seeds", "envs x steps", "iterations", "run_s (min)", "run_s (median)",
+               "env_steps_per_s",
                "us_per_env_step", "cpu_s (min)", "compile_s"]
-    ratio_rows = [{"task": p["task"], "clock": clock, **p[key]} for p in parts
-                  for clock, key in (("wall", "ratios"), ("process CPU", "ratios_cpu_time"))]
+    clocks = (("wall, min over repeats", "ratios"), ("process CPU, min over repeats", "ratios_cpu_time"),
+              ("wall, median of paired rounds", "ratios_paired"),
+              ("process CPU, median of paired rounds", "ratios_paired_cpu_time"))
+    ratio_rows = [{"task": p["task"], "clock": clock, **p[key]} for p in parts for clock, key in clocks]
     ratio_columns = list(dict.fromkeys(k for r in ratio_rows for k in r))
     table = "\n\n".join([
         f"Env steps per second (all seeds together; compile excluded; min of {args.repeats} interleaved repeats). "
         "whole = compiled train (init + N iterations), steady = compiled run(state, N) from a state N iterations in.",
         markdown_table([r for p in parts for r in p["rows"]], columns),
-        "Time per env step, ratios (wall clock, and this process's CPU time, which other load on the machine "
-        "disturbs less):",
+        "Time per env step, ratios: of the fastest repeats (min over repeats), and the median over "
+        "rounds of the ratio within one round of calls (paired; rounds alternate the call order), on "
+        "the wall clock and on this process's CPU time (which other load on the machine disturbs less):",
         markdown_table(ratio_rows, ratio_columns),
     ])
     print(table)
