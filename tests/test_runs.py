@@ -2,6 +2,7 @@
 uninterrupted run, a crash while checkpointing leaves the previous checkpoint in charge, and
 the run directory describes the run (config.json re-runs it, plots and eval read it)."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -128,6 +129,26 @@ def test_chunks_reuse_one_compiled_program_and_match_one_whole_call(tmp_path):
     assert len(records) == 6 * 2 and {r["iteration"] for r in records} == set(range(1, 7))
     header = (tmp_path / driver.METRICS_CSV).read_text().splitlines()[0]
     assert header.startswith("iteration,seed,") and "policy_loss" in header
+
+
+def test_stop_when_ends_training_after_the_chunk_it_first_holds_for_and_checkpoints_there(tmp_path):
+    job, config = _small_job()
+    seen = []
+
+    def second_chunk(metrics):  # sees each chunk's metrics, [S, iterations of the chunk]
+        seen.append(metrics["policy_loss"].shape)
+        return len(seen) == 2
+
+    keys = jax.random.split(jax.random.key(2), 2)
+    result = driver.drive(dataclasses.replace(job, stop_when=second_chunk), keys, str(tmp_path),
+                          chunk_iterations=2, checkpoint_every=5, progress=False)
+    assert seen == [(2, 2), (2, 2)] and result.stopped_at == 4
+    assert np.asarray(result.state.iteration).tolist() == [4, 4] and result.metrics["policy_loss"].shape == (2, 4)
+    assert {r["iteration"] for r in driver.read_log(str(tmp_path))} == {1, 2, 3, 4}
+    assert driver.checkpoint_manager(str(tmp_path)).latest_step() == 4  # saved as at the end
+    full = driver.drive(job, keys, str(tmp_path / "full"), chunk_iterations=2, progress=False)
+    assert full.stopped_at is None and full.metrics["policy_loss"].shape == (2, 6)
+    np.testing.assert_array_equal(full.metrics["policy_loss"][:, :4], result.metrics["policy_loss"])
 
 
 def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_path, monkeypatch):
