@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jgail import cli, demos
+from jgail.cli import training
 
 ENV = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
 
@@ -29,6 +30,41 @@ def test_expert_writes_checkpoint_and_summary(workdir):
     assert len(summary["eval_mean_return_per_seed"]) == 2
     assert 0 < summary["eval_mean_return"] <= 50 and summary["env_steps"] == 4096
     assert summary["wall_time_s"] > 0 and summary["eval_episodes"] == 5
+
+
+def test_expert_with_a_target_return_stops_after_the_first_chunk_reaching_it(tmp_path):
+    # Every CartPole episode returns >= 1, so the first chunk (2 iterations) reaches 1.
+    out = str(tmp_path / "expert")
+    assert cli.main(["expert", *ENV, "--out", out, "--total-timesteps", "8192", "--seeds", "2", "--chunk", "2",
+                     "--target-return", "1", "--eval-episodes", "3", "--no-progress"]) == 0
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    assert summary["stopped_early"] and summary["target_return"] == 1.0
+    assert summary["env_steps"] == 2 * 1024 and summary["env_steps_all_seeds"] == 2 * 2 * 1024
+    assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2 * 2  # iterations x seeds
+
+
+def test_a_target_return_is_reached_when_every_seeds_chunk_mean_gets_there():
+    nan = float("nan")
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(300):
+        returns = rng.uniform(0, 10, (2, 4))
+        returns[rng.uniform(size=returns.shape) < 0.3] = nan  # iterations in which no episode ended
+        target = rng.uniform(0, 8)
+        expected = True
+        for seed in returns:  # a plain loop over seeds and iterations
+            ended = [r for r in seed if r == r]
+            expected &= bool(ended) and sum(ended) / len(ended) >= target
+        assert training.reached({"episode_return": returns}, target) == expected
+        outcomes.add(expected)
+    assert outcomes == {True, False}
+    assert not training.reached({"episode_return": np.full((2, 3), nan)}, -1e9)  # no episode ended yet
+
+
+def test_a_non_finite_target_return_is_refused_before_training(capsys, tmp_path):
+    assert cli.main(["expert", *ENV, "--out", str(tmp_path / "e"), "--target-return", "nan"]) == 2
+    assert "--target-return must be a finite number" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
 
 
 def test_collect_writes_a_dataset_matching_the_env(workdir):

@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory: the best seed's policy (agent/), logs, checkpoints, summary.json")
     p.add_argument("--total-timesteps", type=int, default=None, help="env steps per seed")
     p.add_argument("--seeds", type=int, default=4, help="seeds trained in one vmapped call; the best is kept")
+    p.add_argument("--target-return", type=float, default=None, metavar="R",
+                   help="train until every seed's mean training return over a chunk reaches R, at most "
+                        "--total-timesteps (the best seed is still chosen by evaluation); default: the whole budget")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
     add_run_args(p)
