@@ -6,7 +6,9 @@
 What the command line does, repeated over experts and measured in one program per task:
   expert   `jgail expert --seed i` for i = 0..E-1 (CLI defaults: presets.expert_config, 4 PPO
            seeds split from key(i), the best by a 100-episode evaluation kept). All E x 4 PPO
-           seeds train in ONE vmapped call. MountainCar: the PPO preset does not reach the goal,
+           seeds train in ONE vmapped program. `--target-return R` as `jgail expert
+           --target-return R`: each expert as it was after the first 10-iteration chunk in
+           which every one of its seeds averaged R. MountainCar: the PPO preset does not reach the goal,
            so its experts are the scripted controller (jgail/data/scripted.py, deterministic)
            and "expert i" is the episode collected with `jgail collect --seed i`.
   collect  `jgail collect --episodes 100 [--min-return R] --keep-first 1` (CartPole: R = 195,
@@ -46,6 +48,7 @@ import numpy as np
 from benchmarks import common
 from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
+from jgail.cli import training
 from jgail.core.distributions import random_policy
 from jgail.run.sweep import _replace_path
 
@@ -64,13 +67,20 @@ TASKS = {
 
 # ---------------------------------------------------------------- experts
 
-def train_ppo_experts(env, num_experts, seeds_per_expert, total_timesteps):
-    """`jgail expert --seed i` for every i, all PPO seeds in one vmapped call: per expert the
-    best of its `seeds_per_expert` seeds (keys split from key(i)) by a 100-episode evaluation
-    with key fold_in(k, 1), as jgail/cli/training.py does. Returns (params, obs_stats, info)."""
+def train_ppo_experts(env, num_experts, seeds_per_expert, total_timesteps, target_return=None, chunk=10):
+    """`jgail expert --seed i [--target-return R]` for every i, all PPO seeds in one vmapped
+    program: per expert the best of its `seeds_per_expert` seeds (keys split from key(i)) by a
+    100-episode evaluation with key fold_in(k, 1), as jgail/cli/training.py does. With
+    `target_return`, training goes in chunks of `chunk` iterations (the CLI's --chunk) and each
+    expert's seeds are kept as they were after the first chunk in which they all reached it
+    (the CLI's early stop); the batch trains on for the others. Returns (params, obs_stats, info)."""
     config = presets.expert_config(env, total_timesteps)
     keys = jnp.concatenate([jax.random.split(jax.random.key(i), seeds_per_expert) for i in range(num_experts)])
-    (states, _), compile_s, run_s = compile_and_run(jax.vmap(rl.train, (0, None)), keys, config)
+    if target_return is None:
+        (states, _), compile_s, run_s = compile_and_run(jax.vmap(rl.train, (0, None)), keys, config)
+        stopped = [config.num_iterations] * num_experts
+    else:
+        states, stopped, compile_s, run_s = _train_until(config, keys, num_experts, target_return, chunk)
 
     def score(key, params, stats):
         return evaluation.evaluate(jax.random.fold_in(key, 1), env, config.nets, params, stats,
@@ -81,9 +91,36 @@ def train_ppo_experts(env, num_experts, seeds_per_expert, total_timesteps):
     best = np.arange(num_experts) * seeds_per_expert + means.argmax(1)
     pick = lambda tree: jax.tree.map(lambda x: x[best], tree)  # noqa: E731
     info = {"kind": "ppo", "cli": "jgail expert --seed i (best of --seeds)", "seeds_per_expert": seeds_per_expert,
-            "total_timesteps": config.total_timesteps, "train_s": run_s, "compile_s": compile_s,
-            "seed_eval_returns": means.tolist()}
+            "total_timesteps": config.total_timesteps, "target_return": target_return,
+            "env_steps_per_seed": [n * config.batch_size for n in stopped], "train_s": run_s,
+            "compile_s": compile_s, "seed_eval_returns": means.tolist()}
     return config.nets, pick(states.agent.params), pick(states.obs_stats), info
+
+
+def _train_until(config, keys, num_experts, target_return, chunk):
+    """(states, iterations each expert trained, compile s, run s) under the CLI's early stop."""
+    start = time.perf_counter()
+    state = jax.jit(jax.vmap(rl.init, (0, None)))(keys, config)
+    run = jax.jit(jax.vmap(rl.run, (0, None)), static_argnums=1)
+    kept, stopped, iteration = [None] * num_experts, [None] * num_experts, 0
+    while iteration < config.num_iterations and None in stopped:
+        active = min(chunk, config.num_iterations - iteration)
+        state, metrics = run(state, active)
+        iteration += active
+        returns = np.asarray(metrics["episode_return"]).reshape(num_experts, -1, active)
+        for i in range(num_experts):
+            if stopped[i] is None and training.reached({"episode_return": returns[i]}, target_return):
+                stopped[i] = iteration
+                kept[i] = jax.tree.map(lambda x, i=i: np.asarray(x).reshape(num_experts, -1, *x.shape[1:])[i],
+                                       (state.agent.params, state.obs_stats))
+    final = jax.tree.map(lambda x: np.asarray(x).reshape(num_experts, -1, *x.shape[1:]), (state.agent.params,
+                                                                                            state.obs_stats))
+    for i in range(num_experts):
+        if kept[i] is None:
+            kept[i], stopped[i] = jax.tree.map(lambda x, i=i: x[i], final), iteration
+    params, stats = jax.tree.map(lambda *xs: np.concatenate(xs), *kept)
+    return state.replace(agent=state.agent.replace(params=params), obs_stats=stats), stopped, 0.0, \
+        time.perf_counter() - start
 
 
 def expert_policy(nets, params, stats, index):
@@ -104,7 +141,8 @@ def expert_datasets(task, env, args):
     num = args.experts or spec["experts"]
     datasets, rows = [], []
     if spec["expert"] == "ppo":
-        nets, params, stats, info = train_ppo_experts(env, num, args.expert_seeds, args.expert_timesteps)
+        nets, params, stats, info = train_ppo_experts(env, num, args.expert_seeds, args.expert_timesteps,
+                                                      args.target_return)
         policies = [expert_policy(nets, params, stats, i) for i in range(num)]
         collect_keys = [jax.random.key(args.seed)] * num  # `jgail collect` default --seed
     else:
@@ -276,8 +314,14 @@ def build_table(parts, command):
                  "GAIL eval mean [min]": f"{r['eval_mean']:.1f} [{r['eval_min']:.1f}]",
                  "normalised mean": f"{r['normalised_mean']:.3f}" if scored else "-",
                  "per seed": " ".join(f"{x:.0f}" for x in r["eval_per_seed"])} for r in p["rows"]]
+        info = p["expert_info"]
+        trained = ""
+        if info.get("env_steps_per_seed"):
+            target = info.get("target_return")
+            trained = (f", PPO env steps per seed per expert {info['env_steps_per_seed']}"
+                       + (f" (`jgail expert --target-return {target:g}`)" if target is not None else ""))
         blocks.append(f"### {task}: {p['env']} {json.dumps(p['env_options']) if p['env_options'] else ''}, "
-                      f"random policy {p['random_return']:.1f}; expert: {p['expert_info']['kind']}")
+                      f"random policy {p['random_return']:.1f}; expert: {info['kind']}{trained}")
         blocks.append(markdown_table(rows, list(rows[0])))
         t = p["gail_timing"]
         blocks.append(f"GAIL: {sum(x['runs'] for x in t)} runs x {p['gail_config']['env_steps_per_run']} env steps in "
@@ -301,6 +345,8 @@ def parse_args(argv):
     parser.add_argument("--experts", type=int, default=None, help="experts per task (default: 8 CartPole, 4 others)")
     parser.add_argument("--expert-seeds", type=int, default=4, help="PPO seeds per expert (jgail expert --seeds)")
     parser.add_argument("--expert-timesteps", type=int, default=None, help="default: presets.expert_config")
+    parser.add_argument("--target-return", type=float, default=None,
+                        help="jgail expert --target-return R (default: none, the README main job's expert)")
     parser.add_argument("--gail-timesteps", type=int, default=None, help="default: presets.gail_config")
     parser.add_argument("--collect-episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)

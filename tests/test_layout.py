@@ -60,6 +60,21 @@ def test_every_preset_builds_and_validates(env_id, generator):
     assert presets.gail_preset(env).evidence and presets.expert_preset(env).evidence
 
 
+_AT_CAP = sorted(set(presets.EXPERT_PRESETS_AT_CAP) | set(presets.GAIL_PRESETS_AT_CAP))
+
+
+@pytest.mark.parametrize(("env_id", "cap"), _AT_CAP)
+def test_a_preset_for_one_episode_cap_applies_at_that_cap_only(env_id, cap):
+    at_cap, other = envs.make(env_id, max_episode_steps=cap), envs.make(env_id, max_episode_steps=cap + 1)
+    for table, lookup in ((presets.EXPERT_PRESETS_AT_CAP, presets.expert_preset),
+                          (presets.GAIL_PRESETS_AT_CAP, presets.gail_preset)):
+        if (env_id, cap) in table:
+            assert lookup(at_cap) is table[(env_id, cap)] and lookup(other) is not table[(env_id, cap)]
+            assert lookup(at_cap).evidence
+    assert presets.expert_config(at_cap).validate().env == at_cap
+    assert presets.gail_config(at_cap).env == at_cap
+
+
 class VPGConfig(struct.PyTreeNode):
     """A third generator, defined only here: vanilla policy gradient on Monte Carlo returns."""
 
