@@ -34,7 +34,7 @@ QUICK_ARGS = {
     "ppo_cartpole": ["--seeds", "2", "--total-timesteps", "8192"],
     "gail_classic": ["--quick"],
     "driver_overhead": ["--seeds", "2", "--iterations", "10", "--chunk", "5", "--repeats", "1"],
-    "compile_cache": ["--expert-timesteps", "60000", "--gail-timesteps", "8192"],
+    "compile_cache": ["--expert-timesteps", "60000", "--gail-timesteps", "8192", "--repeats", "1"],
     "scaling": ["--seeds", "1", "8", "--iterations", "2"],
     "throughput": ["--quick"],
     "robust_experts": ["--quick"],

@@ -58,8 +58,10 @@ def _evaluate_seeds(key, env, nets, params, obs_stats, episodes):
 
 
 def _write_results(args, env, data, method, per_seed, greedy, wall, env_steps, metrics, extra):
-    random_return = float(evaluate_fn(jax.random.key(args.seed + 7), env, random_policy(env.action_space),
-                                      args.eval_episodes)["mean_return"])
+    # One jitted program: run eagerly, its reset, scan and key splits would each be a program.
+    policy = random_policy(env.action_space)
+    random_return = float(jax.jit(lambda key: evaluate_fn(key, env, policy, args.eval_episodes)["mean_return"])(
+        jax.random.key(args.seed + 7)))
     expert_return = demos.expert_return(data)
     span = None if expert_return is None else expert_return - random_return
     if span is None or abs(span) < 1e-8:

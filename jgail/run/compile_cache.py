@@ -15,8 +15,8 @@ DIR`); the environment variable JGAIL_COMPILE_CACHE; a directory the user alread
 or the variable, turns the cache off, a JAX one included. Deleting the directory clears it.
 
 Only programs that take at least MIN_COMPILE_TIME_S to compile are written (the training,
-collection and evaluation calls); the many small helper computations JAX compiles on the
-way are not worth a file each.
+collection and evaluation calls, env resets, key splits); the many trivial helper
+computations JAX compiles on the way (casts, slices) are not worth a file each.
 
 What makes this safe, as read in jax 0.10 (`_src/cache_key.py`, `lru_cache.py`,
 `compiler.py`):
@@ -57,7 +57,10 @@ import jax
 from jax.experimental.compilation_cache import compilation_cache as jax_cache
 
 ENV_VAR = "JGAIL_COMPILE_CACHE"
-MIN_COMPILE_TIME_S = 1.0  # training calls take 3-20 s to compile on CPU, helpers < 0.3 s
+# Training calls take 3-20 s to compile on CPU, evaluation and env resets 0.2-3 s, key splits
+# ~0.1 s; trivial helpers (casts, slices, broadcasts) under 0.05 s. Each stored entry saves its
+# compile time in every later process.
+MIN_COMPILE_TIME_S = 0.1
 MIN_FREE_BYTES = 256 * 2**20  # a GAIL executable is a few MiB; below this, a write could fill the disk
 
 _enabled_dir: str | None = None  # the directory enable() gave JAX ...
