@@ -98,29 +98,32 @@ def train_ppo_experts(env, num_experts, seeds_per_expert, total_timesteps, targe
 
 
 def _train_until(config, keys, num_experts, target_return, chunk):
-    """(states, iterations each expert trained, compile s, run s) under the CLI's early stop."""
+    """(states, iterations each expert trained, None, seconds: compilation included) under the
+    CLI's early stop."""
     start = time.perf_counter()
     state = jax.jit(jax.vmap(rl.init, (0, None)))(keys, config)
     run = jax.jit(jax.vmap(rl.run, (0, None)), static_argnums=1)
+
+    def by_expert(tree):  # [E * seeds, ...] -> [E, seeds, ...] on the host
+        return jax.tree.map(lambda x: np.asarray(x).reshape(num_experts, -1, *x.shape[1:]), tree)
+
     kept, stopped, iteration = [None] * num_experts, [None] * num_experts, 0
     while iteration < config.num_iterations and None in stopped:
         active = min(chunk, config.num_iterations - iteration)
         state, metrics = run(state, active)
         iteration += active
-        returns = np.asarray(metrics["episode_return"]).reshape(num_experts, -1, active)
+        returns = by_expert(metrics["episode_return"])
         for i in range(num_experts):
             if stopped[i] is None and training.reached({"episode_return": returns[i]}, target_return):
-                stopped[i] = iteration
-                kept[i] = jax.tree.map(lambda x, i=i: np.asarray(x).reshape(num_experts, -1, *x.shape[1:])[i],
-                                       (state.agent.params, state.obs_stats))
-    final = jax.tree.map(lambda x: np.asarray(x).reshape(num_experts, -1, *x.shape[1:]), (state.agent.params,
-                                                                                            state.obs_stats))
+                stopped[i], kept[i] = iteration, jax.tree.map(lambda x, i=i: x[i], by_expert(
+                    (state.agent.params, state.obs_stats)))
+    final = by_expert((state.agent.params, state.obs_stats))
     for i in range(num_experts):
-        if kept[i] is None:
+        if kept[i] is None:  # never reached: the whole budget, as the CLI
             kept[i], stopped[i] = jax.tree.map(lambda x, i=i: x[i], final), iteration
     params, stats = jax.tree.map(lambda *xs: np.concatenate(xs), *kept)
-    return state.replace(agent=state.agent.replace(params=params), obs_stats=stats), stopped, 0.0, \
-        time.perf_counter() - start
+    state = state.replace(agent=state.agent.replace(params=params), obs_stats=stats)
+    return state, stopped, None, time.perf_counter() - start
 
 
 def expert_policy(nets, params, stats, index):
