@@ -1,6 +1,6 @@
 """AIRL (Fu et al. 2018) on classic control, and the transfer of its learned reward.
 
-    python benchmarks/airl.py [--seeds 8] [--quick] [--only cartpole|acrobot|mountaincar|transfer]
+    python benchmarks/airl.py [--seeds 8] [--quick] [--only cartpole|acrobot|mountaincar|transfer|transfer_pendulum]
 
 Every number is measured in the run, with the CLI's AIRL defaults (`presets.airl_config`:
 the AIRL discriminator f = g + gamma h' - h with absorbing states, reward f - log pi).
@@ -17,6 +17,11 @@ Parts:
                episode, then a FRESH PPO agent (`presets.expert_config`) trained from scratch
                on g alone (env reward hidden; `jgail.imitation.transfer`). Target: >= 0.9
                normalised (random 0, expert 1), mean over seeds.
+  transfer_pendulum
+               The same on a continuous task, gymnax Pendulum-v1 (swing-up; 200 steps, no
+               terminations): a PPO expert (`presets.expert_config`, 1M steps), 10 of its
+               episodes, state-only AIRL 1M steps, then a fresh PPO agent 1M steps on g alone.
+               Target: >= 0.9 normalised.
 Writes benchmarks/results/airl.{json,md} (--quick: benchmarks/results/quick/ or --out-dir).
 """
 
@@ -36,10 +41,12 @@ import numpy as np
 
 from benchmarks import gail_classic as classic
 from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
-from jgail import demos, presets
+from jgail import demos, envs, presets, rl
 from jgail.imitation import transfer
 
-PARTS = ("cartpole", "acrobot", "mountaincar", "transfer")
+PARTS = ("cartpole", "acrobot", "mountaincar", "transfer", "transfer_pendulum")
+PENDULUM = "Pendulum-v1"
+PENDULUM_EPISODES = 10
 CARTPOLE_THRESHOLD = 195.0
 SCORE_THRESHOLD = 0.9
 
@@ -74,6 +81,30 @@ def classic_part(args, env_id):
             "expert_candidates_100_episode_return": scores, "rows": [{"expert": chosen, **row}]}
 
 
+def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
+    """A FRESH PPO agent per seed (`presets.expert_config`), trained on that seed's learned g alone."""
+    reward = transfer.LearnedReward.from_gail(states)
+    rl_config = presets.expert_config(env, rl_steps)
+    rl_keys = jax.random.split(jax.random.key(args.seed + 77), args.seeds)
+    (agents, metrics), compile_s, run_s = compile_and_run(
+        jax.vmap(transfer.train, (0, None, 0)), rl_keys, rl_config, reward)
+    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats, args.seed)
+    score = (sampled - rand) / (expert_return - rand)
+    row = {"row": label, "method": "PPO on g(s)",
+           "seeds": args.seeds, "num_pairs": data.num_pairs, "num_episodes": data.num_episodes,
+           "env_steps_per_seed": rl_config.num_iterations * rl_config.batch_size,
+           "compile_s": compile_s, "run_s": run_s, "eval_per_seed": sampled.tolist(),
+           "greedy_eval_per_seed (extra)": greedy.tolist(), "eval_mean": float(sampled.mean()),
+           "eval_std": float(sampled.std()), "eval_min": float(sampled.min()),
+           "greedy_eval_mean (extra)": float(greedy.mean()), "normalised_score_per_seed": score.tolist(),
+           "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
+           "generator": type(rl_config.generator).__name__,
+           "reward": "learned g(s)" + (" + absorbing value" if reward.config.absorbing else ""),
+           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs}
+    classic.print_row(row)
+    return row
+
+
 def transfer_part(args):
     env, one, _, expert_info = classic.cartpole_setup(args.seed)
     rand = classic.random_return(env, args.seed)
@@ -82,23 +113,40 @@ def transfer_part(args):
     airl, states = classic.run_gail_row(args, env, config, one, args.seeds, CARTPOLE_THRESHOLD, with_states=True)
     airl = {"row": "CartPole-200 AIRL-PPO, 1 episode, g(s) state-only", "method": "AIRL-PPO", **airl}
     classic.print_row(airl)
-    reward = transfer.LearnedReward.from_gail(states)
-    rl_config = presets.expert_config(env, args.transfer_rl_steps)
-    rl_keys = jax.random.split(jax.random.key(args.seed + 77), args.seeds)
-    (agents, metrics), compile_s, run_s = compile_and_run(
-        jax.vmap(transfer.train, (0, None, 0)), rl_keys, rl_config, reward)
-    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats, args.seed)
-    score = (sampled - rand) / (expert_return - rand)
-    row = {"row": "CartPole-200 PPO from scratch on AIRL's g(s), env reward hidden", "method": "PPO on g(s)",
-           "seeds": args.seeds, "num_pairs": one.num_pairs, "num_episodes": one.num_episodes,
-           "env_steps_per_seed": rl_config.num_iterations * rl_config.batch_size,
-           "compile_s": compile_s, "run_s": run_s, "eval_per_seed": sampled.tolist(),
-           "greedy_eval_per_seed (extra)": greedy.tolist(), "eval_mean": float(sampled.mean()),
-           "eval_std": float(sampled.std()), "eval_min": float(sampled.min()),
-           "greedy_eval_mean (extra)": float(greedy.mean()), "normalised_score_per_seed": score.tolist(),
-           "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
-           "generator": "PPOConfig", "reward": "learned g(s) + absorbing value", "network": "64x64 tanh"}
-    classic.print_row(row)
+    row = transfer_row(args, env, states, one, args.transfer_rl_steps, rand, expert_return,
+                       "CartPole-200 PPO from scratch on AIRL's g(s), env reward hidden")
+    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, row]}
+
+
+def pendulum_setup(args):
+    """Pendulum-v1's PPO expert (`presets.expert_config`, seed args.seed) and 100 of its episodes
+    with sampled actions (their mean is the expert's score)."""
+    env = envs.make(PENDULUM)
+    config = presets.expert_config(env, args.pendulum_expert_steps)
+    (state, _), compile_s, run_s = compile_and_run(rl.train, jax.random.key(args.seed), config)
+    nets, params, stats = config.nets, state.agent.params, state.obs_stats
+    data = demos.collect(jax.random.key(args.seed + 1), env, lambda obs: nets.dist(params, stats, obs),
+                         demos_episodes := 100)
+    info = {"kind": "ppo", "config": "jgail.presets.expert_config", "total_timesteps": config.total_timesteps,
+            "seed": args.seed, "train_s": compile_s + run_s,
+            f"eval_mean_{demos_episodes}_episodes": float(np.mean(data.episode_returns))}
+    return env, data, info
+
+
+def transfer_pendulum_part(args):
+    env, data, expert_info = pendulum_setup(args)
+    rand = classic.random_return(env, args.seed)
+    expert_return = expert_info["eval_mean_100_episodes"]
+    normalise = lambda r: (np.asarray(r) - rand) / (expert_return - rand)  # noqa: E731
+    subset = demos.filter_episodes(data, first_k=PENDULUM_EPISODES)
+    config = presets.airl_config(env, "ppo", args.pendulum_airl_steps, state_only=True)
+    airl, states = classic.run_gail_row(args, env, config, subset, args.seeds,
+                                        rand + SCORE_THRESHOLD * (expert_return - rand), normalise, with_states=True)
+    airl = {"row": f"Pendulum-v1 AIRL-PPO, {PENDULUM_EPISODES} episodes, g(s) state-only", "method": "AIRL-PPO",
+            **airl}
+    classic.print_row(airl)
+    row = transfer_row(args, env, states, subset, args.pendulum_rl_steps, rand, expert_return,
+                       "Pendulum-v1 PPO from scratch on AIRL's g(s), env reward hidden")
     return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, row]}
 
 
@@ -127,10 +175,13 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.cartpole_steps = args.classic_steps = None  # presets' defaults
     args.transfer_airl_steps, args.transfer_rl_steps = 100_000, 300_000
+    args.pendulum_expert_steps = None  # the preset's (1M)
+    args.pendulum_airl_steps, args.pendulum_rl_steps = 1_000_000, 1_000_000
     args.name = "airl"
     if args.quick:
         args.seeds = 2
         args.cartpole_steps = args.classic_steps = args.transfer_airl_steps = args.transfer_rl_steps = 8192
+        args.pendulum_expert_steps = args.pendulum_airl_steps = args.pendulum_rl_steps = 8192
         args.name = "airl_quick"
     return args
 
@@ -144,7 +195,7 @@ def main(argv=None):
             previous = json.load(f).get("parts", {})
     runners = {"cartpole": cartpole_part, "transfer": transfer_part,
                "acrobot": lambda a: classic_part(a, "Acrobot-v1"),
-               "mountaincar": lambda a: classic_part(a, "MountainCar-v0")}
+               "mountaincar": lambda a: classic_part(a, "MountainCar-v0"), "transfer_pendulum": transfer_pendulum_part}
     parts = dict(previous)
     for part in args.only or PARTS:
         start = time.perf_counter()
