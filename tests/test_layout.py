@@ -60,6 +60,12 @@ def test_every_preset_builds_and_validates(env_id, generator):
     assert presets.gail_preset(env).evidence and presets.expert_preset(env).evidence
 
 
+@pytest.mark.parametrize("env_id", sorted(presets.EXPERT_PRESETS))
+def test_an_env_with_an_expert_preset_gets_it(env_id):
+    preset = presets.expert_preset(envs.make(env_id))
+    assert preset is presets.EXPERT_PRESETS[env_id] and preset.evidence
+
+
 _AT_CAP = sorted(set(presets.EXPERT_PRESETS_AT_CAP) | set(presets.GAIL_PRESETS_AT_CAP))
 
 
