@@ -51,8 +51,9 @@ PENDULUM_EPISODES = 10
 # D replays every policy batch of the 1M-step run (244 of 4096 pairs; 16 MB per seed), so g stays
 # low on the states a fresh learner starts in. Same 8 seeds: with the preset's 64 batches AIRL
 # 0.797 and the transfer 0.890 (one learner at 0.40); with 256, AIRL 0.855 and transfer 0.955;
-# a second set of learner seeds on the same rewards: 0.828 (64) and 0.829 (256, one learner at
-# 0.06). AIRL trained 2M steps (64 batches) imitated better (0.87) and transferred worse (0.49).
+# a second set of learner seeds on the same rewards (`--learner-seed 5`): 0.828 (64) and 0.829
+# (256, one learner at 0.06). AIRL trained 2M steps (64 batches) imitated better (0.87) and
+# transferred worse (0.49).
 PENDULUM_REPLAY_BATCHES = 256
 CARTPOLE_THRESHOLD = 195.0
 SCORE_THRESHOLD = 0.9
@@ -92,10 +93,12 @@ def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
     """A FRESH PPO agent per seed (`presets.expert_config`), trained on that seed's learned g alone."""
     reward = transfer.LearnedReward.from_gail(states)
     rl_config = presets.expert_config(env, rl_steps)
-    rl_keys = jax.random.split(jax.random.key(args.seed + 77), args.seeds)
+    learner_seed = args.seed if args.learner_seed is None else args.learner_seed
+    rl_keys = jax.random.split(jax.random.key(learner_seed + 77), args.seeds)
     (agents, metrics), compile_s, run_s = compile_and_run(
         jax.vmap(transfer.train, (0, None, 0)), rl_keys, rl_config, reward)
-    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats, args.seed)
+    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats,
+                                             learner_seed)
     score = (sampled - rand) / (expert_return - rand)
     row = {"row": label, "method": "PPO on g(s)",
            "seeds": args.seeds, "num_pairs": data.num_pairs, "num_episodes": data.num_episodes,
@@ -107,7 +110,7 @@ def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
            "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
            "generator": type(rl_config.generator).__name__,
            "reward": "learned g(s)" + (" + absorbing value" if reward.config.absorbing else ""),
-           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs}
+           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs, "learner_seed": learner_seed}
     classic.print_row(row)
     return row
 
@@ -176,6 +179,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learner-seed", type=int, default=None,
+                        help="seed of the fresh learners of the transfer rows and their evaluation (default: --seed); "
+                             "the expert, demonstrations and AIRL keep --seed")
     parser.add_argument("--no-control", dest="control", action="store_false", help="skip the control row")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
