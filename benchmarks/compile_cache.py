@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
 from benchmarks.common import markdown_table, write_results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-JGAIL = "import sys; from jgail.cli import main; sys.exit(main())"  # what the `jgail` script runs
+JGAIL = "import sys; from jgail.cli.app import console_main; sys.exit(console_main())"  # what the `jgail` script runs
 COMPILED = re.compile(r"Finished XLA compilation of .* in ([0-9.]+) sec")
 LOWERED = re.compile(r"Finished (?:tracing \+ transforming|jaxpr to MLIR module conversion) .* in ([0-9.]+) sec")
 HIT = re.compile(r"Persistent compilation cache hit for")

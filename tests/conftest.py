@@ -1,10 +1,17 @@
-"""Test-session settings: one compilation cache for the whole session, in a temporary
-directory (never the user's ~/.cache), shared by in-process commands and subprocesses."""
+"""Test-session settings: one CPU device in the test process, and one compilation cache for
+the whole session, in a temporary directory (never the user's ~/.cache), shared by
+in-process commands and subprocesses."""
 
 import os
 import tempfile
 
+import jax
 import pytest
+
+# In-process tests run on one CPU device on any machine: a `jgail` command called in-process
+# first must not give the test process one device per core (run.cpu_devices); commands run
+# as subprocesses get the CLI's default.
+jax.config.update("jax_num_cpu_devices", 1)
 
 
 @pytest.fixture(scope="session", autouse=True)

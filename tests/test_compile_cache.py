@@ -16,7 +16,7 @@ from jgail.run import compile_cache
 
 ENV = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
 HIT = re.compile(r"Persistent compilation cache hit for '(\w+)' with key '([\w-]+)'")
-JGAIL = "import sys; from jgail.cli import main; sys.exit(main())"  # the `jgail` script
+JGAIL = "import sys; from jgail.cli.app import console_main; sys.exit(console_main())"  # the `jgail` script
 COMPILED = re.compile(r"Finished XLA compilation of jit\((\w+)\) in ([0-9.]+) sec")
 
 

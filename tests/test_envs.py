@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -120,3 +123,22 @@ def test_every_registered_gymnax_env_resets_and_steps():
         assert obs.shape == env.obs_shape and obs.dtype == jnp.float32, name
         assert step.obs.shape == step.final_obs.shape == env.obs_shape, name
         assert step.reward.shape == () and step.terminated.dtype == bool, name
+
+
+DEFERRED = """
+import sys
+from jgail import envs
+envs.make("CartPole-v1")
+print(sorted(m for m in ("seaborn", "matplotlib.pyplot", "scipy.stats") if m in sys.modules))
+from gymnax.environments.misc import pong
+import seaborn
+print(pong.sns.color_palette is seaborn.color_palette)
+"""
+
+
+def test_gymnax_render_only_imports_wait_for_their_first_use():
+    # gymnax imports seaborn (and with it scipy.stats) and matplotlib.pyplot for rendering
+    # only: ~1.1 s of every process's start. jgail defers them; a render still finds them.
+    done = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]

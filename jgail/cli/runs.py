@@ -37,7 +37,7 @@ RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 INPUT_PATHS = ("demos", "expert")  # files the run reads, saved as absolute paths
 # How to run, not what: left out of config.json (the multi-process flags differ per process and launch).
-NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "command", "coordinator", "num_processes",
+NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "cpu_devices", "command", "coordinator", "num_processes",
              "process_id")
 
 
@@ -161,6 +161,7 @@ def write_run_info(args, result: driver.Result | None, started: float, demos_pat
     if result is not None:
         info["wall_time_s"] |= {"compile": result.compile_s, "train": result.train_s}
         info["resumed_from_iteration"] = result.resumed_from
+        info["seed_devices"] = result.seed_devices
     if demos_path is not None:
         info["demos"] = {"path": os.path.abspath(demos_path), "sha256": file_sha256(demos_path)}
     write_json_atomic(os.path.join(args.out, RUN_FILE), info | (extra or {}))

@@ -107,6 +107,14 @@ def cells_config(swept, num_settings: int, seeds: int):
     return jax.tree.map(per_cell, swept)
 
 
+def _splits_over_devices(cells: int) -> bool:
+    try:
+        driver.seed_devices(cells)  # on CPU any count does (over fewer devices)
+    except ValueError:
+        return False
+    return True
+
+
 def run_sweep(args) -> int:
     """`jgail sweep`: GAIL over seeds x the --grid settings, this process's share of cells in
     groups, evaluated, gathered, then aggregated by process 0 into sweep.json, sweep.md and
@@ -130,7 +138,7 @@ def run_sweep(args) -> int:
     devices, processes = len(jax.local_devices()), jax.process_count()
     for start, stop in groups:
         for lo, hi in distributed.shares(stop - start, processes):
-            if (hi - lo) % devices or hi == lo:
+            if hi == lo or not _splits_over_devices(hi - lo):
                 raise UsageError(
                     f"a group of {stop - start} cells (--max-parallel {args.max_parallel}) splits over {processes} "
                     f"process(es) into shares of {hi - lo}, which do not divide over {devices} devices each; choose "

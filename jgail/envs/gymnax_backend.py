@@ -6,6 +6,9 @@ and a multi-process run (`jax.distributed.initialize`) must come before that."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import sys
+import types
 
 import jax.numpy as jnp
 import numpy as np
@@ -14,18 +17,46 @@ from jgail.core.env import ActionSpace, Env, with_episode_stats
 from jgail.core.errors import ConfigError
 
 
+# gymnax 1.0 imports these when it is imported, for its environments' render methods only
+# (misc/pong, misc/rooms, bsuite/catch, ...): ~1.1 s of every jgail process's start-up, for
+# env ids a run rarely uses. They are imported on first use instead.
+RENDER_ONLY_MODULES = ("seaborn", "matplotlib.pyplot")
+
+
+class _ImportedOnFirstUse(types.ModuleType):
+    """Stands in for module `name` in the namespaces of the modules imported while it is in
+    sys.modules; its first attribute read imports the real module and reads from that."""
+
+    def __getattr__(self, attr):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _gymnax():
+    """The gymnax module, imported on first use with RENDER_ONLY_MODULES deferred."""
+    if "gymnax" in sys.modules:
+        return sys.modules["gymnax"]
+    stand_ins = {name: _ImportedOnFirstUse(name) for name in RENDER_ONLY_MODULES if name not in sys.modules}
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module("gymnax")
+    finally:  # later imports of these modules get the real ones
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
 def names() -> list[str]:
     """gymnax's registered environment ids (imports gymnax)."""
-    import gymnax  # on first use (see above)
-
-    return list(gymnax.registered_envs)
+    return list(_gymnax().registered_envs)
 
 
 def make(name: str, options: dict) -> Env:
     """The `Env` for gymnax id `name`. `options` (consumed): `max_episode_steps` and any field
     of the env's params. Observations are flattened to vectors; a scalar Box action becomes
     shape (1,). Only Discrete and Box action spaces are supported. Use `jgail.envs.make`."""
-    import gymnax  # on first use (see above)
+    gymnax = _gymnax()  # on first use (see above)
     from gymnax.environments import spaces
 
     max_steps = options.pop("max_episode_steps", None)

@@ -104,6 +104,7 @@ class Result:
     train_s: float  # wall time in compiled chunks and host work, this process only
     resumed_from: int | None  # iteration of the checkpoint resumed from
     stopped_at: int | None = None  # iteration at which `Job.stop_when` ended training early
+    seed_devices: int = 1  # local devices the seeds were split over (a seed's numbers depend on it)
 
 
 def chunk_fn(update: Callable, chunk_iterations: int):
@@ -280,7 +281,7 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
 
     `eval_every` (chunks, 0 = never) adds `eval_return` to the log. `describe(postfix)` may
     add to the progress bar. With `shard` and several local devices, the seed axis is split
-    over them (S must divide by their number); the data is replicated. Raises `Interrupted`
+    over them (see `seed_devices`); the data is replicated. Raises `Interrupted`
     after checkpointing on SIGINT/SIGTERM. `checkpoint=False` writes no checkpoints, and a signal
     then stops without one. `resume=True` continues from the latest checkpoint in `run_dir`.
     `cells=(lo, hi, total)` in a multi-process run: `keys` are cells [lo, hi) of a batch of
@@ -302,7 +303,10 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     seeds = int(jax.tree.leaves(keys)[0].shape[0])
     share = _Share.of(cells, seeds)
     chunk_iterations = min(chunk_iterations, job.num_iterations)
-    init = jax.jit(jax.vmap(job.init, in_axes=(0, None)))
+    sharding = seed_sharding(seeds) if shard and len(jax.local_devices()) > 1 else None
+    # A fresh state comes out of init already split over the devices (moving it there after
+    # would compile a slicing program per leaf shape, ~0.6 s for a GAIL state, in every process).
+    init = jax.jit(jax.vmap(job.init, in_axes=(0, None)), out_shardings=sharding)
     template = jax.eval_shape(init, keys, job.data)
     manager = checkpoint_manager(run_dir, keep) if checkpoint else None
     if resume and manager is None:
@@ -318,8 +322,12 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
         if share.writes:
             _rewrite_log(run_dir, [])
     data = job.data
-    if shard and len(jax.local_devices()) > 1:
-        state, data = shard_seeds(state, data, seeds)
+    if sharding is not None:
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        data = None if data is None else jax.device_put(data, NamedSharding(sharding.mesh, PartitionSpec()))
+        if resume:  # restored onto one device
+            state = jax.device_put(state, sharding)
     start_iteration = int(np.asarray(jax.device_get(state.iteration)).reshape(-1)[0])
 
     compile_start = time.time()
@@ -372,7 +380,8 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
         write_csv(run_dir)
     distributed.barrier("jgail-driver-log-written")  # the others read process 0's log
     all_metrics = metrics_array(read_log(run_dir), share.total)
-    return Result(state, all_metrics, compile_s, time.time() - train_start, resumed_from, stopped_at)
+    return Result(state, all_metrics, compile_s, time.time() - train_start, resumed_from, stopped_at,
+                  1 if sharding is None else len(sharding.mesh.devices.flat))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -427,19 +436,26 @@ class _Share:
         return distributed.max_over_processes(signum or 0) or None
 
 
-def shard_seeds(state, data, seeds: int):
-    """Split the seed axis of `state` over the local devices; replicate `data` on each."""
+def seed_devices(seeds: int) -> list:
+    """The local devices the seed axis of a batch of `seeds` is split over: all of them when
+    `seeds` divides over them; on CPU (one device per core, see run.cpu_devices) otherwise the
+    most that it divides over, e.g. 1 for 5 seeds on 2 devices. Accelerators raise instead:
+    leaving some idle is a choice the user makes with the seed count."""
+    devices = jax.local_devices()
+    if seeds % len(devices) == 0:
+        return devices
+    if devices[0].platform == "cpu":
+        return devices[:max(d for d in range(1, len(devices) + 1) if seeds % d == 0)]
+    raise ValueError(f"{seeds} seeds (or cells) do not divide over {len(devices)} devices; use a multiple "
+                     f"of {len(devices)} (the batch is split evenly, never padded)")
+
+
+def seed_sharding(seeds: int):
+    """The sharding that splits a batch of `seeds` over `seed_devices(seeds)` along its
+    leading axis."""
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    devices = jax.local_devices()
-    if seeds % len(devices):
-        raise ValueError(f"{seeds} seeds (or cells) do not divide over {len(devices)} devices; use a multiple "
-                         f"of {len(devices)} (the batch is split evenly, never padded)")
-    mesh = Mesh(np.asarray(devices), ("seeds",))
-    state = jax.device_put(state, NamedSharding(mesh, PartitionSpec("seeds")))
-    if data is not None:
-        data = jax.device_put(data, NamedSharding(mesh, PartitionSpec()))
-    return state, data
+    return NamedSharding(Mesh(np.asarray(seed_devices(seeds)), ("seeds",)), PartitionSpec("seeds"))
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
