@@ -37,8 +37,8 @@ RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 INPUT_PATHS = ("demos", "expert")  # files the run reads, saved as absolute paths
 # How to run, not what: left out of config.json (the multi-process flags differ per process and launch).
-NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "cpu_devices", "command", "coordinator", "num_processes",
-             "process_id")
+NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "cpu_devices", "command", "coordinator",
+             "num_processes", "process_id")
 
 
 def describe(obj):

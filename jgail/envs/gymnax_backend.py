@@ -16,7 +16,6 @@ import numpy as np
 from jgail.core.env import ActionSpace, Env, with_episode_stats
 from jgail.core.errors import ConfigError
 
-
 # gymnax 1.0 imports these when it is imported, for its environments' render methods only
 # (misc/pong, misc/rooms, bsuite/catch, ...): ~1.1 s of every jgail process's start-up, for
 # env ids a run rarely uses. They are imported on first use instead.
