@@ -11,7 +11,8 @@ compiled program, so the command refuses it and says to run one sweep per value.
 
 Memory: `--max-parallel N` runs the cells in groups of N, one after the other; each cell's
 result does not depend on the grouping. Devices: each process's cells of a group are split
-over its local devices (they must divide by their number; cells are never padded).
+over its local devices (`driver.seed_devices`: on accelerators they must divide by their
+number; on CPU, over the most devices they divide over; cells are never padded).
 Processes: every group is split over the processes (contiguous shares), which train it
 together through the run driver (`driver.drive(cells=...)`): metrics, checkpoints (the whole
 group's state, written once) and results are gathered on process 0, which writes the files
