@@ -93,6 +93,8 @@ def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
     """A FRESH PPO agent per seed (`presets.expert_config`), trained on that seed's learned g alone."""
     reward = transfer.LearnedReward.from_gail(states)
     rl_config = presets.expert_config(env, rl_steps)
+    if args.learner_ent_coef is not None:
+        rl_config = rl_config.replace(generator=rl_config.generator.replace(ent_coef=args.learner_ent_coef))
     learner_seed = args.seed if args.learner_seed is None else args.learner_seed
     rl_keys = jax.random.split(jax.random.key(learner_seed + 77), args.seeds)
     (agents, metrics), compile_s, run_s = compile_and_run(
@@ -110,7 +112,8 @@ def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
            "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
            "generator": type(rl_config.generator).__name__,
            "reward": "learned g(s)" + (" + absorbing value" if reward.config.absorbing else ""),
-           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs, "learner_seed": learner_seed}
+           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs, "learner_seed": learner_seed,
+           "learner_ent_coef": float(rl_config.generator.ent_coef)}
     classic.print_row(row)
     return row
 
@@ -182,6 +185,8 @@ def parse_args(argv):
     parser.add_argument("--learner-seed", type=int, default=None,
                         help="seed of the fresh learners of the transfer rows and their evaluation (default: --seed); "
                              "the expert, demonstrations and AIRL keep --seed")
+    parser.add_argument("--learner-ent-coef", type=float, default=None,
+                        help="entropy bonus of the transfer rows' fresh learners (default: the expert preset's, 0)")
     parser.add_argument("--no-control", dest="control", action="store_false", help="skip the control row")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
