@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 
 import jax
-from jax._src import xla_bridge
 
 ENV_VAR = "JGAIL_CPU_DEVICES"
 XLA_FLAG = "--xla_force_host_platform_device_count"
@@ -71,7 +70,10 @@ def configure(count: int | None = None, multi_process: bool = False) -> int | No
     JAX's backends already started in this process (e.g. a notebook that already ran JAX;
     then its devices stay as they are). A bad count raises ValueError before anything starts."""
     wanted = requested(count, multi_process)
-    if wanted is None or xla_bridge.backends_are_initialized():
+    if wanted is None:
         return None
-    jax.config.update("jax_num_cpu_devices", wanted)
+    try:
+        jax.config.update("jax_num_cpu_devices", wanted)
+    except RuntimeError:  # JAX refuses once its backends have started
+        return None
     return wanted
