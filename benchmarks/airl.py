@@ -15,8 +15,9 @@ Parts:
   transfer     AIRL with a state-only reward g(s) (`airl_config(..., state_only=True)`: input_mode
                "state", D replays 64 policy batches) on CartPole-200 from one
                episode, then a FRESH PPO agent (`presets.expert_config`) trained from scratch
-               on g alone (env reward hidden; `jgail.imitation.transfer`). Target: >= 0.9
-               normalised (random 0, expert 1), mean over seeds.
+               on g alone (env reward hidden; `jgail.imitation.transfer`): --learners (4) per
+               reward, the one with the highest LEARNED return kept (`transfer.pick_best`), and a
+               row of every learner. Target: >= 0.9 normalised (random 0, expert 1), mean over seeds.
   transfer_pendulum
                The same on a continuous task, gymnax Pendulum-v1 (swing-up; 200 steps, no
                terminations): a PPO expert (`presets.expert_config`, 1M steps), 10 of its
@@ -90,32 +91,55 @@ def classic_part(args, env_id):
 
 
 def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
-    """A FRESH PPO agent per seed (`presets.expert_config`), trained on that seed's learned g alone."""
+    """Fresh PPO agents (`presets.expert_config`) trained on each seed's learned g alone:
+    `args.learners` per reward in one vmapped call, the one with the highest learned return
+    kept (`transfer.pick_best`, as `transfer.train_best_of` does; the env reward is never used
+    to choose). Returns two rows: the kept learner per reward, and every learner."""
     reward = transfer.LearnedReward.from_gail(states)
     rl_config = presets.expert_config(env, rl_steps)
     if args.learner_ent_coef is not None:
         rl_config = rl_config.replace(generator=rl_config.generator.replace(ent_coef=args.learner_ent_coef))
     learner_seed = args.seed if args.learner_seed is None else args.learner_seed
+    k = args.learners
     rl_keys = jax.random.split(jax.random.key(learner_seed + 77), args.seeds)
-    (agents, metrics), compile_s, run_s = compile_and_run(
-        jax.vmap(transfer.train, (0, None, 0)), rl_keys, rl_config, reward)
-    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, agents.agent.params, agents.obs_stats,
-                                             learner_seed)
+    learner_keys = jax.vmap(lambda key: jax.random.split(key, k))(rl_keys)  # [seeds, k], as train_best_of splits
+
+    def train_learners(keys, reward):
+        states, metrics = jax.vmap(transfer.train, (0, None, None))(keys, rl_config, reward)
+        _, _, best, scores = transfer.pick_best(states, metrics)
+        return states, best, scores
+
+    (agents, best, learned), compile_s, run_s = compile_and_run(jax.vmap(train_learners), learner_keys, reward)
+    flat = lambda x: x.reshape((-1,) + x.shape[2:])  # noqa: E731  [seeds * k]
+    sampled, greedy = classic.evaluate_seeds(env, rl_config.nets, jax.tree.map(flat, agents.agent.params),
+                                             jax.tree.map(flat, agents.obs_stats), learner_seed)
+    sampled, greedy = sampled.reshape(args.seeds, k), greedy.reshape(args.seeds, k)
+    best, learned = np.asarray(best), np.asarray(learned)
     score = (sampled - rand) / (expert_return - rand)
-    row = {"row": label, "method": "PPO on g(s)",
-           "seeds": args.seeds, "num_pairs": data.num_pairs, "num_episodes": data.num_episodes,
-           "env_steps_per_seed": rl_config.num_iterations * rl_config.batch_size,
-           "compile_s": compile_s, "run_s": run_s, "eval_per_seed": sampled.tolist(),
-           "greedy_eval_per_seed (extra)": greedy.tolist(), "eval_mean": float(sampled.mean()),
-           "eval_std": float(sampled.std()), "eval_min": float(sampled.min()),
-           "greedy_eval_mean (extra)": float(greedy.mean()), "normalised_score_per_seed": score.tolist(),
-           "normalised_score_mean": float(score.mean()), "seeds_passing": int((score >= SCORE_THRESHOLD).sum()),
-           "generator": type(rl_config.generator).__name__,
-           "reward": "learned g(s)" + (" + absorbing value" if reward.config.absorbing else ""),
-           "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs, "learner_seed": learner_seed,
-           "learner_ent_coef": float(rl_config.generator.ent_coef)}
-    classic.print_row(row)
-    return row
+    rows_of = np.arange(args.seeds)
+    common = {"num_pairs": data.num_pairs, "num_episodes": data.num_episodes,
+              "env_steps_per_seed": rl_config.num_iterations * rl_config.batch_size, "compile_s": compile_s,
+              "run_s": run_s, "generator": type(rl_config.generator).__name__,
+              "reward": "learned g(s)" + (" + absorbing value" if reward.config.absorbing else ""),
+              "network": "64x64 tanh", "normalize_obs": rl_config.normalize_obs, "learner_seed": learner_seed,
+              "learner_ent_coef": float(rl_config.generator.ent_coef), "learners_per_reward": k}
+
+    def row(name, returns, greedy_returns, scores, extra):
+        return {"row": name, "method": "PPO on g(s)", "seeds": int(returns.size), **common,
+                "eval_per_seed": returns.tolist(), "greedy_eval_per_seed (extra)": greedy_returns.tolist(),
+                "eval_mean": float(returns.mean()), "eval_std": float(returns.std()), "eval_min": float(returns.min()),
+                "greedy_eval_mean (extra)": float(greedy_returns.mean()), "normalised_score_per_seed": scores.tolist(),
+                "normalised_score_mean": float(scores.mean()),
+                "seeds_passing": int((scores >= SCORE_THRESHOLD).sum()), **extra}
+
+    kept = row(f"{label}, best of {k} learners by learned return", sampled[rows_of, best], greedy[rows_of, best],
+               score[rows_of, best], {"kept_learner_per_seed": best.tolist()})
+    every = row(f"{label}, each of the {k} learners per reward", sampled.ravel(), greedy.ravel(), score.ravel(),
+                {"learned_return_per_learner [seed][learner]": learned.tolist(),
+                 "normalised_score_per_learner [seed][learner]": score.tolist()})
+    for r in (kept, every):
+        classic.print_row(r)
+    return [kept, every]
 
 
 def transfer_part(args):
@@ -126,9 +150,9 @@ def transfer_part(args):
     airl, states = classic.run_gail_row(args, env, config, one, args.seeds, CARTPOLE_THRESHOLD, with_states=True)
     airl = {"row": "CartPole-200 AIRL-PPO, 1 episode, g(s) state-only", "method": "AIRL-PPO", **airl}
     classic.print_row(airl)
-    row = transfer_row(args, env, states, one, args.transfer_rl_steps, rand, expert_return,
-                       "CartPole-200 PPO from scratch on AIRL's g(s), env reward hidden")
-    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, row]}
+    rows = transfer_row(args, env, states, one, args.transfer_rl_steps, rand, expert_return,
+                        "CartPole-200 PPO from scratch on AIRL's g(s), env reward hidden")
+    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, *rows]}
 
 
 def pendulum_setup(args):
@@ -159,9 +183,9 @@ def transfer_pendulum_part(args):
     airl = {"row": f"Pendulum-v1 AIRL-PPO, {PENDULUM_EPISODES} episodes, g(s) state-only", "method": "AIRL-PPO",
             **airl}
     classic.print_row(airl)
-    row = transfer_row(args, env, states, subset, args.pendulum_rl_steps, rand, expert_return,
-                       "Pendulum-v1 PPO from scratch on AIRL's g(s), env reward hidden")
-    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, row]}
+    rows = transfer_row(args, env, states, subset, args.pendulum_rl_steps, rand, expert_return,
+                        "Pendulum-v1 PPO from scratch on AIRL's g(s), env reward hidden")
+    return {"expert": expert_info, "random_return": rand, "expert_return": expert_return, "rows": [airl, *rows]}
 
 
 def build_table(parts: dict) -> str:
@@ -187,11 +211,16 @@ def parse_args(argv):
                              "the expert, demonstrations and AIRL keep --seed")
     parser.add_argument("--learner-ent-coef", type=float, default=None,
                         help="entropy bonus of the transfer rows' fresh learners (default: the expert preset's, 0)")
+    parser.add_argument("--learners", type=int, default=4,
+                        help="fresh learners per learned reward in the transfer rows; the one with the highest "
+                             "learned return is kept (default 4, as `jgail expert` trains 4 seeds; 1: no choice)")
     parser.add_argument("--no-control", dest="control", action="store_false", help="skip the control row")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
+    if args.learners < 1:
+        parser.error(f"--learners {args.learners}: must be >= 1")
     args.cartpole_steps = args.classic_steps = None  # presets' defaults
     args.transfer_airl_steps, args.transfer_rl_steps = 100_000, 300_000
     args.pendulum_expert_steps = None  # the preset's (1M)

@@ -60,6 +60,36 @@ def test_only_an_airl_discriminator_has_a_reward_to_transfer():
         transfer.LearnedReward.from_gail(gail_run)
 
 
+def test_best_of_learners_keeps_the_highest_learned_return_and_that_learners_own_run(one_episode):
+    reward = transfer.LearnedReward.from_gail(jax.jit(gail.init)(jax.random.key(1), _state_only_airl(1024), one_episode))
+    rl_config = presets.expert_config(ENV, 8 * 128 * 12)
+    key, k = jax.random.key(5), 3
+    best, best_metrics, index, scores = jax.jit(transfer.train_best_of, static_argnums=3)(key, rl_config, reward, k)
+    # Reference: each learner trained on its own, scored by a plain loop over its metrics.
+    learners = [jax.jit(transfer.train)(learner_key, rl_config, reward)
+                for learner_key in jax.random.split(key, k)]
+    expected_scores = [np.mean(np.asarray(m["learned_reward_mean"])[-1:]) for _, m in learners]  # 12 its: last 1
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-4, atol=1e-5)
+    assert len(set(np.round(expected_scores, 4))) == k  # distinct learners: the choice means something
+    assert int(index) == int(np.argmax(expected_scores))
+    chosen, chosen_metrics = learners[int(index)]
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+                 best.agent.params, chosen.agent.params)
+    np.testing.assert_allclose(best_metrics["episode_return"], chosen_metrics["episode_return"], rtol=1e-4, atol=1e-4)
+
+
+def test_learned_return_averages_the_last_tenth_of_iterations():
+    per_iteration = np.arange(2 * 25, dtype=np.float32).reshape(2, 25)
+    expected = [np.mean(row[-2:]) for row in per_iteration]  # 25 // 10 = 2 iterations
+    np.testing.assert_allclose(transfer.learned_return({"learned_reward_mean": jnp.asarray(per_iteration)}), expected)
+
+
+@pytest.mark.parametrize("count", [0, 2.0, True])
+def test_best_of_needs_a_whole_number_of_learners(count):
+    with pytest.raises(ConfigError, match="num_learners"):
+        transfer.train_best_of(jax.random.key(0), presets.expert_config(ENV, 1024), None, count)
+
+
 @pytest.fixture(scope="module")
 def airl_runs(one_episode):
     """Two seeds of state-only AIRL on CartPole-200 from one expert episode."""

@@ -36,6 +36,7 @@ ENTRY_POINTS = [
     ("jgail.run.sweep", "in_axes"),
     ("jgail.run.evaluation", "evaluate"),
     ("jgail.imitation.transfer", "train"),
+    ("jgail.imitation.transfer", "train_best_of"),
     ("jgail.imitation.transfer", "LearnedReward.from_gail"),
     ("jgail.run.driver", "drive"),
     ("jgail.run.driver", "Job"),
