@@ -75,15 +75,20 @@ BUDGETS = {
                Task("halfcheetah", (4, 25), 3_000_000, 3_000_000)),
         generators=("ppo",), seeds=3),
     # One GPU: the paper's tasks and dataset sizes (humanoid: 80/160/240), PPO and TRPO, 5 seeds.
+    # 256 envs per seed (4x the CPU preset's batch, the same 64-step unrolls): the first H100 run
+    # (benchmarks/results/gail_brax_accelerator.md) used 2048 envs for experts and 1024 for GAIL,
+    # which left fewer PPO iterations than on CPU (expert 381 at 50M steps vs 732 at 3M; GAIL 381
+    # at 25M vs 488 at 2M) and a weak hopper expert (775 vs the CPU's 1295). With 256 envs: expert
+    # 1220 iterations at 20M steps, GAIL 1525 at 25M. Not yet measured on a GPU.
     "accelerator": Budget(
-        tasks=(Task("hopper", (4, 11, 18, 25), 50_000_000, 25_000_000, tuned=True),
-               Task("walker2d", (4, 11, 18, 25), 50_000_000, 25_000_000),
-               Task("halfcheetah", (4, 11, 18, 25), 50_000_000, 25_000_000),
-               Task("ant", (4, 11, 18, 25), 50_000_000, 25_000_000),
-               Task("humanoid", (80, 160, 240), 100_000_000, 50_000_000),
-               Task("humanoidstandup", (4, 25), 100_000_000, 50_000_000),
-               Task("reacher", (4, 25), 20_000_000, 10_000_000)),
-        generators=("ppo", "trpo"), seeds=5, num_envs=1024, expert_num_envs=2048),
+        tasks=(Task("hopper", (4, 11, 18, 25), 20_000_000, 25_000_000, tuned=True),
+               Task("walker2d", (4, 11, 18, 25), 20_000_000, 25_000_000),
+               Task("halfcheetah", (4, 11, 18, 25), 20_000_000, 25_000_000),
+               Task("ant", (4, 11, 18, 25), 20_000_000, 25_000_000),
+               Task("humanoid", (80, 160, 240), 50_000_000, 50_000_000),
+               Task("humanoidstandup", (4, 25), 50_000_000, 50_000_000),
+               Task("reacher", (4, 25), 10_000_000, 10_000_000)),
+        generators=("ppo", "trpo"), seeds=5, num_envs=256, expert_num_envs=256),
     # Smoke run (--quick): checks the pipeline end to end in a few minutes.
     "quick": Budget(tasks=(Task("inverted_double_pendulum", (1,), 100_000, 40_960),),
                     generators=("ppo",), seeds=2),

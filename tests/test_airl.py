@@ -61,7 +61,8 @@ def test_only_an_airl_discriminator_has_a_reward_to_transfer():
 
 
 def test_best_of_learners_keeps_the_highest_learned_return_and_that_learners_own_run(one_episode):
-    reward = transfer.LearnedReward.from_gail(jax.jit(gail.init)(jax.random.key(1), _state_only_airl(1024), one_episode))
+    airl_state = jax.jit(gail.init)(jax.random.key(1), _state_only_airl(1024), one_episode)
+    reward = transfer.LearnedReward.from_gail(airl_state)
     rl_config = presets.expert_config(ENV, 8 * 128 * 12)
     key, k = jax.random.key(5), 3
     best, best_metrics, index, scores = jax.jit(transfer.train_best_of, static_argnums=3)(key, rl_config, reward, k)
