@@ -137,9 +137,20 @@ def transfer_row(args, env, states, data, rl_steps, rand, expert_return, label):
     every = row(f"{label}, each of the {k} learners per reward", sampled.ravel(), greedy.ravel(), score.ravel(),
                 {"learned_return_per_learner [seed][learner]": learned.tolist(),
                  "normalised_score_per_learner [seed][learner]": score.tolist()})
-    for r in (kept, every):
+    rows = [kept, every]
+    if args.true_reward_control:  # the same learners' keys on the env reward: is the learner itself sound?
+        (control, _), c_compile_s, c_run_s = compile_and_run(jax.vmap(rl.train, (0, None)),
+                                                             flat(learner_keys), rl_config)
+        c_sampled, c_greedy = classic.evaluate_seeds(env, rl_config.nets, control.agent.params, control.obs_stats,
+                                                     learner_seed)
+        c_score = (c_sampled - rand) / (expert_return - rand)
+        extra = {"compile_s": c_compile_s, "run_s": c_run_s, "method": "PPO on env reward",
+                 "reward": "env reward (control)"}
+        rows.append(row(f"{label.split(' on ')[0]} on the ENV reward (control), the same {k} learners' keys",
+                        c_sampled, c_greedy, c_score, extra))
+    for r in rows:
         classic.print_row(r)
-    return [kept, every]
+    return rows
 
 
 def transfer_part(args):
@@ -214,6 +225,8 @@ def parse_args(argv):
     parser.add_argument("--learners", type=int, default=4,
                         help="fresh learners per learned reward in the transfer rows; the one with the highest "
                              "learned return is kept (default 4, as `jgail expert` trains 4 seeds; 1: no choice)")
+    parser.add_argument("--true-reward-control", action="store_true",
+                        help="transfer rows: also train the same learners' keys on the env reward (a control)")
     parser.add_argument("--no-control", dest="control", action="store_false", help="skip the control row")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
