@@ -107,8 +107,23 @@ SWINGUP_EXPERT = dataclasses.replace(
     evidence="Pendulum-v1 at 1M steps: -163 over 100 episodes, random -1188 (seed 0, benchmarks/results/airl.md); "
              "-144 to -165 over 4 seeds in an exploratory run (not kept)")
 
+# brax/walker2d (spring): the default continuous expert falls in every episode (548 at 3M steps,
+# episodes of ~211 steps; 676 at 10M, ~203: more steps do not help; jaxirl's brax walker2d ~1820).
+# gamma 0.99 discounts the +1 per step of staying healthy away within ~100 steps. A longer horizon
+# with an entropy bonus (gamma 0.997, ent_coef 0.01), 3 fresh seeds at 3M steps, 20 episodes each:
+# 1507 / 1581 / 2146 (episodes of 846-964 steps) vs the default's 845 / 552 / 563 (202-326).
+# One seed each of gamma {0.99, 0.997} x ent_coef {0, 0.01}: 359 / 539 / 1161 / 888.
+# Exploratory runs, not kept. The preset itself (seed 0, 100 episodes): 1375, episodes of 876
+# steps, 29/100 ending in a fall (benchmarks/results/brax_experts.md). Hopper gains too (1194 /
+# 1473 / 1553 vs 963 / 799 / 1025) but keeps the default: its GAIL rows were measured against it.
+WALKER_EXPERT = dataclasses.replace(
+    CONTINUOUS_EXPERT, generator=LOCOMOTION_PPO.replace(gamma=0.997, ent_coef=0.01), total_timesteps=3_000_000,
+    evidence="brax/walker2d (spring), 3M steps: 1375 over 100 episodes (benchmarks/results/brax_experts.md); "
+             "the default continuous expert 548, falling after ~211 steps (brax_experts_before_walker2d_preset.md)")
+
 EXPERT_PRESETS = {"CartPole-v1": CLASSIC_EXPERT, "Acrobot-v1": CLASSIC_EXPERT, "MountainCar-v0": CLASSIC_EXPERT,
-                  "brax/inverted_double_pendulum": PENDULUM_EXPERT, "Pendulum-v1": SWINGUP_EXPERT}
+                  "brax/inverted_double_pendulum": PENDULUM_EXPERT, "Pendulum-v1": SWINGUP_EXPERT,
+                  "brax/walker2d": WALKER_EXPERT}
 DEFAULT_EXPERT = {"discrete": CLASSIC_EXPERT, "continuous": CONTINUOUS_EXPERT}
 # Expert presets for an env id at one episode cap only.
 EXPERT_PRESETS_AT_CAP = {("CartPole-v1", 200): CARTPOLE_200_EXPERT}
