@@ -1,7 +1,12 @@
 """Exploratory: gamma 0.997 + entropy 0.01 vs the preset, 3 fresh seeds each, 3M steps, brax expert PPO."""
-import json, sys, time
+import json
+import sys
+import time
+
 sys.path.insert(0, "/work/main")
-import jax, numpy as np
+import jax
+import numpy as np
+
 from jgail import envs, evaluation, presets, rl, sweep
 
 name = sys.argv[1]
@@ -21,6 +26,8 @@ t = time.time()
 ret, length = jax.jit(jax.vmap(jax.vmap(one, (None, axes)), (0, None)))(keys, swept)
 ret, length = np.asarray(ret), np.asarray(length)  # [seeds, settings]
 for j, s in enumerate(settings):
-    print(name, s, "eval per seed", np.round(ret[:, j]).tolist(), "lengths", np.round(length[:, j]).tolist(), flush=True)
+    print(name, s, "eval per seed", np.round(ret[:, j]).tolist(), "lengths", np.round(length[:, j]).tolist(),
+          flush=True)
 print(name, "wall %.0f s" % (time.time() - t))
-json.dump({"settings": [str(s) for s in settings], "eval20": ret.tolist(), "length": length.tolist()}, open(f"/tmp/pd/confirm_{name}.json", "w"))
+with open(f"/tmp/pd/confirm_{name}.json", "w") as f:
+    json.dump({"settings": [str(s) for s in settings], "eval20": ret.tolist(), "length": length.tolist()}, f)

@@ -1,7 +1,12 @@
 """Exploratory: brax expert PPO settings on the tasks whose experts fall (hopper, walker2d), 3M steps, key(0)."""
-import json, sys, time
+import json
+import sys
+import time
+
 sys.path.insert(0, "/work/main")
-import jax, numpy as np
+import jax
+import numpy as np
+
 from jgail import envs, evaluation, presets, rl, sweep
 
 name = sys.argv[1]
@@ -16,7 +21,8 @@ def one(key, c):
 t = time.time()
 ret, length, train = jax.jit(jax.vmap(one, (None, axes)))(jax.random.key(0), swept)
 ret, length, train = map(np.asarray, (ret, length, train))
-for s, r, l, tr in zip(settings, ret, length, train):
-    print(name, s, "eval %.0f  length %.0f  train(last20) %.0f" % (r, l, tr), flush=True)
+for s, r, n, tr in zip(settings, ret, length, train):
+    print(name, s, f"eval {r:.0f}  length {n:.0f}  train(last20) {tr:.0f}", flush=True)
 print(name, "wall %.0f s" % (time.time() - t))
-json.dump({"settings": [str(s) for s in settings], "eval20": ret.tolist(), "length": length.tolist()}, open(f"/tmp/pd/sweep_{name}.json", "w"))
+with open(f"/tmp/pd/sweep_{name}.json", "w") as f:
+    json.dump({"settings": [str(s) for s in settings], "eval20": ret.tolist(), "length": length.tolist()}, f)
