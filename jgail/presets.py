@@ -114,16 +114,24 @@ SWINGUP_EXPERT = dataclasses.replace(
 # 1507 / 1581 / 2146 (episodes of 846-964 steps) vs the default's 845 / 552 / 563 (202-326).
 # One seed each of gamma {0.99, 0.997} x ent_coef {0, 0.01}: 359 / 539 / 1161 / 888.
 # Exploratory runs, not kept. The preset itself (seed 0, 100 episodes): 1375, episodes of 876
-# steps, 29/100 ending in a fall (benchmarks/results/brax_experts.md). Hopper gains too (1194 /
-# 1473 / 1553 vs 963 / 799 / 1025) but keeps the default: its GAIL rows were measured against it.
+# steps, 29/100 ending in a fall (benchmarks/results/brax_experts.md).
 WALKER_EXPERT = dataclasses.replace(
     CONTINUOUS_EXPERT, generator=LOCOMOTION_PPO.replace(gamma=0.997, ent_coef=0.01), total_timesteps=3_000_000,
     evidence="brax/walker2d (spring), 3M steps: 1375 over 100 episodes (benchmarks/results/brax_experts.md); "
              "the default continuous expert 548, falling after ~211 steps (brax_experts_before_walker2d_preset.md)")
 
+# brax/hopper (spring): the same longer horizon. The default continuous expert scored 1295 at 3M
+# steps, every episode a fall after ~342 steps (benchmarks/results/gail_brax_before_hopper_preset.md);
+# exploratory, 3 fresh seeds at 3M: 1194 / 1473 / 1553 (episodes of 579-624 steps) vs the default's
+# 963 / 799 / 1025 (226-284) (benchmarks/results/brax_expert_horizon/).
+HOPPER_EXPERT = dataclasses.replace(
+    WALKER_EXPERT, evidence="brax/hopper (spring), 3M steps: benchmarks/results/gail_brax.md (expert row); the "
+                            "default continuous expert 1295, falling after ~342 steps "
+                            "(gail_brax_before_hopper_preset.md)")
+
 EXPERT_PRESETS = {"CartPole-v1": CLASSIC_EXPERT, "Acrobot-v1": CLASSIC_EXPERT, "MountainCar-v0": CLASSIC_EXPERT,
                   "brax/inverted_double_pendulum": PENDULUM_EXPERT, "Pendulum-v1": SWINGUP_EXPERT,
-                  "brax/walker2d": WALKER_EXPERT}
+                  "brax/walker2d": WALKER_EXPERT, "brax/hopper": HOPPER_EXPERT}
 DEFAULT_EXPERT = {"discrete": CLASSIC_EXPERT, "continuous": CONTINUOUS_EXPERT}
 # Expert presets for an env id at one episode cap only.
 EXPERT_PRESETS_AT_CAP = {("CartPole-v1", 200): CARTPOLE_200_EXPERT}
