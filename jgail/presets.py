@@ -77,10 +77,10 @@ CLASSIC_EXPERT = ExpertPreset(
     "Acrobot-v1: about -76 at 500k steps.")
 CONTINUOUS_EXPERT = ExpertPreset(
     LOCOMOTION_PPO, 64, 64, 5_000_000, EXPERT_NETWORK, True,
-    "brax/hopper (spring), one seed, 100 episodes with sampled actions: 1295 at 3M steps, every "
-    "episode ending in a fall after ~342 steps (jaxirl's brax hopper ~2100, the paper's MuJoCo "
-    "3571); without reward scaling ~846 at 3M. gamma 0.995 did not help (768 at 1.5M). "
-    "benchmarks/results/gail_brax.md")
+    "brax/hopper (spring), one seed, 100 episodes with sampled actions: 1295 at 3M steps (hopper now has "
+    "HOPPER_EXPERT), every episode ending in a fall after ~342 steps (jaxirl's brax hopper ~2100, the paper's MuJoCo "
+    "3571); without reward scaling ~846 at 3M. gamma 0.995 alone did not help (768 at 1.5M). "
+    "benchmarks/results/gail_brax_before_hopper_preset.md")
 PENDULUM_EXPERT = dataclasses.replace(
     CONTINUOUS_EXPERT, total_timesteps=500_000,
     evidence="brax/inverted_double_pendulum (spring): 9341 over 100 episodes at 500k steps, the "
@@ -204,8 +204,9 @@ CARTPOLE_BC_UPDATES = 1000
 # >= 0.9), penalty 0 -> 0.95 (2/3). A BC warm start (2000 updates) did not help at 1M: 0.74
 # from 25 episodes (0.73 without), 0.70 from 4 (0.54), below BC alone (0.84, 0.92).
 # Result (benchmarks/gail_brax.py --budget cpu, 3 seeds): hopper 1.07 / 1.06 / 1.08 from 1 / 4 / 25
-# trajectories (BC 0.63 / 0.92 / 0.84); held out: halfcheetah 0.83 / 0.87 from 4 / 25 (BC 0.79 /
-# 0.94), inverted_double_pendulum 1.00 from 1 at 2M steps (0.76 at 0.5M).
+# trajectories (BC 0.63 / 0.92 / 0.84) against the 1295 expert it was tuned with; against the
+# stronger HOPPER_EXPERT (1639) 0.95 / 0.85 / 0.77 (BC 0.33 / 0.67 / 0.82); held out: halfcheetah
+# 0.83 / 0.87 from 4 / 25 (BC 0.79 / 0.94), inverted_double_pendulum 1.00 from 1 at 2M steps (0.76 at 0.5M).
 CONTINUOUS_DISCRIMINATOR = DiscriminatorConfig(num_updates=5, learning_rate=1e-3, absorbing=False,
                                                grad_penalty=10.0)
 CONTINUOUS_GAIL = GAILPreset(
