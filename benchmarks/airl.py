@@ -30,7 +30,6 @@ Writes benchmarks/results/airl.{json,md} (--quick: benchmarks/results/quick/ or 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -42,7 +41,7 @@ import jax
 import numpy as np
 
 from benchmarks import gail_classic as classic
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
+from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
 from jgail import demos, envs, presets, rl
 from jgail.imitation import transfer
 
@@ -249,11 +248,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    path = os.path.join(args.out_dir or RESULTS_DIR, f"{args.name}.json")
-    previous = {}
-    if args.only and os.path.exists(path):  # merge: keep the parts this run does not redo
-        with open(path) as f:
-            previous = json.load(f).get("parts", {})
+    previous = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
     runners = {"cartpole": cartpole_part, "transfer": transfer_part,
                "acrobot": lambda a: classic_part(a, "Acrobot-v1"),
                "mountaincar": lambda a: classic_part(a, "MountainCar-v0"), "transfer_pendulum": transfer_pendulum_part}

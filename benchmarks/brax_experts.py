@@ -16,7 +16,6 @@ its plots, about). Writes benchmarks/results/brax_experts.{json,md} (--only merg
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
 import jax
 
 from benchmarks import gail_brax
-from benchmarks.common import RESULTS_DIR, markdown_table, write_results
+from benchmarks.common import earlier_results, markdown_table, write_results
 from jgail import demos, envs
 
 TASKS = ("hopper", "walker2d", "halfcheetah", "ant")
@@ -89,11 +88,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    path = os.path.join(args.out_dir or RESULTS_DIR, f"{args.name}.json")
-    tasks = {}
-    if args.only and os.path.exists(path):  # merge: keep the tasks this run does not redo
-        with open(path) as f:
-            tasks = json.load(f).get("tasks", {})
+    tasks = earlier_results(args.name, "tasks", args.only, args.out_dir)  # --only: keep the rest
     for name in args.only or TASKS:
         tasks[name] = run_task(args, name)
         ordered = {t: tasks[t] for t in (*TASKS, *sorted(set(tasks) - set(TASKS))) if t in tasks}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -157,6 +158,17 @@ def write_results(name: str, payload: dict, table: str, out_dir: str | None = No
     write_json_atomic(path, {"machine": info, **payload, "compiles": COMPILES})
     atomic_write(os.path.join(out_dir, f"{name}.md"), lambda f: f.write(table + "\n\n" + stamp(info) + "\n"))
     return path
+
+
+def earlier_results(name: str, key: str, only, out_dir: str | None = None) -> dict:
+    """For a run limited with --only: the `key` entry ("parts", "tasks") of the results file it
+    will rewrite (<name>.json where `write_results` puts it), so the entries it does not redo are
+    kept; {} for a full run or when there is no such file."""
+    path = os.path.join(out_dir or _results_dir, f"{name}.json")
+    if not only or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f).get(key, {})
 
 
 def steps_to_threshold(curves, batch_size: int, threshold: float, window: int = 10) -> list:

@@ -33,7 +33,7 @@ import jax
 import numpy as np
 import scipy.stats
 
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, stamp, write_results
+from benchmarks.common import RESULTS_DIR, compile_and_run, earlier_results, markdown_table, stamp, write_results
 from jgail import bc, checkpoint, demos, envs, evaluation, gail, presets, rl
 from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.core.distributions import random_policy
@@ -382,11 +382,7 @@ def main(argv=None):
         write_results(name + "_accelerator", {"budget": "accelerator", "measured": False}, table, args.out_dir)
         return 0
     selected = [t for t in budget.tasks if not args.only or t.env in args.only]
-    path = os.path.join(args.out_dir or RESULTS_DIR, f"{name}.json")
-    tasks = {}
-    if args.only and os.path.exists(path):  # merge: keep the tasks this run does not redo
-        with open(path) as f:
-            tasks = json.load(f).get("tasks", {})
+    tasks = earlier_results(name, "tasks", args.only, args.out_dir)  # --only: keep the rest
 
     def write():
         ordered = {t.env: tasks[t.env] for t in budget.tasks if t.env in tasks}

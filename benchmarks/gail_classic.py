@@ -35,7 +35,14 @@ if __package__ in (None, ""):  # run as a file: make the `benchmarks` package im
 import jax
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, steps_to_threshold, write_results
+from benchmarks.common import (
+    compile_and_run,
+    earlier_results,
+    markdown_table,
+    sanitize,
+    steps_to_threshold,
+    write_results,
+)
 from jgail import bc, demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
@@ -464,11 +471,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     parts_to_run = args.only or list(PARTS)
-    path = os.path.join(args.out_dir or RESULTS_DIR, f"{args.name}.json")
-    previous = {}
-    if args.only and os.path.exists(path):  # merge: keep the parts this run does not redo
-        with open(path) as f:
-            previous = json.load(f).get("parts", {})
+    previous = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
     runners = {"cartpole": cartpole_part, "trpo": trpo_part, "ratio": ratio_part,
                "acrobot": lambda a: classic_part(a, "Acrobot-v1"),
                "mountaincar": lambda a: classic_part(a, "MountainCar-v0")}

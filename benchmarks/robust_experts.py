@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import RESULTS_DIR, compile_and_run, markdown_table, sanitize, write_results
+from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.cli import training
 from jgail.core.distributions import random_policy
@@ -382,11 +382,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     tasks = args.only or list(TASKS)
-    path = os.path.join(args.out_dir or RESULTS_DIR, f"{args.name}.json")
-    parts = {}
-    if args.only and os.path.exists(path):  # merge: keep the tasks this run does not redo
-        with open(path) as f:
-            parts = json.load(f).get("parts", {})
+    parts = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
     for task in tasks:
         parts[task] = run_task(task, args)
         parts[task]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
