@@ -170,7 +170,8 @@ def main(argv=None) -> int:
         multi_process = distributed.requested(getattr(args, "coordinator", None), getattr(args, "num_processes", None))
         cpu_devices.configure(args.cpu_devices, multi_process)  # before JAX starts its backends
         compile_cache.enable(args.compile_cache)  # before anything compiles; an unusable directory only warns
-        return RUNNERS[args.command](args)
+        with runs.interrupts_remembered():
+            return RUNNERS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError) as err:
         print(f"jgail {command}: error: {err}", file=sys.stderr)
         return 2

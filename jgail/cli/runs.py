@@ -18,8 +18,10 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from importlib import metadata
 
@@ -181,9 +183,39 @@ def removed_if_stopped_early(args, created: bool):
         raise
 
 
+_interrupted = threading.Event()
+
+
+def _remember_interrupt(signum, frame):
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_remembered():
+    """Ctrl-C before the driver takes over raises KeyboardInterrupt as usual and is also
+    remembered, so that `drive` refuses to start training after one. Python drops an exception
+    raised while a garbage-collection callback runs (JAX registers one, and it runs often while
+    compiling): without this, a Ctrl-C that lands there would be lost and the command would
+    train to the end. Only Python's own SIGINT handler is replaced, only in the main thread."""
+    replace = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    _interrupted.clear()
+    previous = signal.signal(signal.SIGINT, _remember_interrupt) if replace else None
+    try:
+        yield
+    finally:
+        if replace:
+            signal.signal(signal.SIGINT, previous)
+        _interrupted.clear()
+
+
 def drive(job: driver.Job, keys, args, cells: tuple[int, int, int] | None = None) -> driver.Result:
     """The driver with the run flags (`cells`: see `driver.drive`); on a signal, prints how to
-    resume and exits non-zero."""
+    resume and exits non-zero. A Ctrl-C during set-up that Python dropped (see
+    `interrupts_remembered`) stops here, before training."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
     try:
         return driver.drive(job, keys, args.out, chunk_iterations=args.chunk, checkpoint_every=args.checkpoint_every,
                             keep=args.keep, eval_every=args.eval_every, tensorboard=args.tensorboard,
