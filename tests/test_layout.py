@@ -49,7 +49,7 @@ def test_the_same_env_made_twice_compiles_once():
     assert init._cache_size() == 1
 
 
-@pytest.mark.parametrize("env_id", sorted(presets.GAIL_PRESETS) + ["Pendulum-v1", "brax/hopper"])
+@pytest.mark.parametrize("env_id", sorted(set(presets.GAIL_PRESETS) | {"Pendulum-v1", "brax/hopper"}))
 @pytest.mark.parametrize("generator", ["ppo", "trpo"])
 def test_every_preset_builds_and_validates(env_id, generator):
     env = envs.make(env_id)
