@@ -1,6 +1,6 @@
 """PPO experts on brax locomotion (spring backend), each next to the published references.
 
-    python benchmarks/brax_experts.py                    # hopper, walker2d, halfcheetah, ant; 3M PPO steps each
+    python benchmarks/brax_experts.py                    # hopper (10M PPO steps), walker2d, halfcheetah, ant (3M)
     python benchmarks/brax_experts.py --only ant --steps 5000000 --name brax_experts_ant_5M
     python benchmarks/brax_experts.py --quick            # smoke run: inverted_pendulum, toy sizes
 
@@ -34,13 +34,20 @@ TASKS = ("hopper", "walker2d", "halfcheetah", "ant")
 REFERENCES = {"hopper": (3571, 2100), "walker2d": (6717, 1820), "halfcheetah": (4463, 4450), "ant": (4228, 5350)}
 
 
+def default_steps(name: str) -> int:
+    """PPO steps of a task's expert: those of gail_brax.py's CPU budget (so the two scripts share
+    one cached expert), 3M for a task outside it."""
+    return {t.env: t.expert_steps for t in gail_brax.BUDGETS["cpu"].tasks}.get(name, 3_000_000)
+
+
 def run_task(args, name: str) -> dict:
     env = envs.make(f"brax/{name}")
     start = time.perf_counter()
-    policy, info = gail_brax.expert_policy(args, env, args.steps)
+    steps = args.steps or default_steps(name)
+    policy, info = gail_brax.expert_policy(args, env, steps)
     pool = demos.collect(jax.random.key(args.seed + 1), env, policy, gail_brax.DEMO_EPISODES, expert=info)
     paper, jaxirl = REFERENCES.get(name, (None, None))
-    result = {"env_id": env.name, "backend": dict(env.options)["backend"], "ppo_steps": args.steps,
+    result = {"env_id": env.name, "backend": dict(env.options)["backend"], "ppo_steps": steps,
               "expert_return": float(pool.episode_returns.mean()),
               "expert_return_std": float(pool.episode_returns.std()),
               "mean_episode_length": float(pool.episode_lengths.mean()),
@@ -71,7 +78,8 @@ def build_table(tasks: dict) -> str:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", help="run only these tasks (brax names; repeatable)")
-    parser.add_argument("--steps", type=int, default=3_000_000, help="PPO env steps per expert (default 3M)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="PPO env steps per expert (default: gail_brax.py's CPU budget, hopper 10M; else 3M)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="smoke run: inverted_pendulum, 20k steps")
     parser.add_argument("--name", default="brax_experts")
@@ -79,7 +87,7 @@ def parse_args(argv):
                                                                  "gail_brax_experts"))
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
-    if args.steps < 1:
+    if args.steps is not None and args.steps < 1:
         parser.error(f"--steps {args.steps}: must be >= 1")
     if args.quick:
         args.only, args.steps, args.name = ["inverted_pendulum"], 20_480, "brax_experts_quick"

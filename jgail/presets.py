@@ -120,14 +120,17 @@ WALKER_EXPERT = dataclasses.replace(
     evidence="brax/walker2d (spring), 3M steps: 1375 over 100 episodes (benchmarks/results/brax_experts.md); "
              "the default continuous expert 548, falling after ~211 steps (brax_experts_before_walker2d_preset.md)")
 
-# brax/hopper (spring): the same longer horizon. The default continuous expert scored 1295 at 3M
-# steps, every episode a fall after ~342 steps (benchmarks/results/gail_brax_before_hopper_preset.md);
+# brax/hopper (spring): the same longer horizon, and 10M steps. The default continuous expert scored
+# 1295 at 3M steps, every episode a fall after ~342 steps (benchmarks/results/gail_brax_before_hopper_preset.md);
 # exploratory, 3 fresh seeds at 3M: 1194 / 1473 / 1553 (episodes of 579-624 steps) vs the default's
-# 963 / 799 / 1025 (226-284) (benchmarks/results/brax_expert_horizon/).
+# 963 / 799 / 1025 (226-284); the same 3 seeds at 10M: 2278 / 1501 / 2030 (episodes of 690-894
+# steps), training returns still rising to ~7M (benchmarks/results/brax_expert_horizon/). Walker2d
+# gains nothing from 10M (1872 / 1391 / 1938 vs 1507 / 1581 / 2146 at 3M) and stays at 3M.
 HOPPER_EXPERT = dataclasses.replace(
-    WALKER_EXPERT, evidence="brax/hopper (spring), 3M steps: benchmarks/results/gail_brax.md (expert row); the "
-                            "default continuous expert 1295, falling after ~342 steps "
-                            "(gail_brax_before_hopper_preset.md)")
+    WALKER_EXPERT, total_timesteps=10_000_000,
+    evidence="brax/hopper (spring), 10M steps: benchmarks/results/gail_brax.md (expert row); at 3M 1639 "
+             "(gail_brax_before_hopper_expert_10M.md); the default continuous expert 1295, falling after ~342 "
+             "steps (gail_brax_before_hopper_preset.md)")
 
 EXPERT_PRESETS = {"CartPole-v1": CLASSIC_EXPERT, "Acrobot-v1": CLASSIC_EXPERT, "MountainCar-v0": CLASSIC_EXPERT,
                   "brax/inverted_double_pendulum": PENDULUM_EXPERT, "Pendulum-v1": SWINGUP_EXPERT,
