@@ -126,11 +126,13 @@ WALKER_EXPERT = dataclasses.replace(
 # 963 / 799 / 1025 (226-284); the same 3 seeds at 10M: 2278 / 1501 / 2030 (episodes of 690-894
 # steps), training returns still rising to ~7M (benchmarks/results/brax_expert_horizon/). Walker2d
 # gains nothing from 10M (1872 / 1391 / 1938 vs 1507 / 1581 / 2146 at 3M) and stays at 3M.
+# The preset's seed 0 at 10M: 1930, episodes of 806 steps (jaxirl's brax hopper ~2100).
 HOPPER_EXPERT = dataclasses.replace(
     WALKER_EXPERT, total_timesteps=10_000_000,
-    evidence="brax/hopper (spring), 10M steps: benchmarks/results/gail_brax.md (expert row); at 3M 1639 "
-             "(gail_brax_before_hopper_expert_10M.md); the default continuous expert 1295, falling after ~342 "
-             "steps (gail_brax_before_hopper_preset.md)")
+    evidence="brax/hopper (spring), 10M steps: 1930 over 100 episodes "
+             "(benchmarks/results/gail_brax_hopper_expert_10M.md); at 3M, the CPU GAIL budget's expert, 1639 "
+             "(gail_brax.md); the default continuous expert 1295, falling after ~342 steps "
+             "(gail_brax_before_hopper_preset.md)")
 
 EXPERT_PRESETS = {"CartPole-v1": CLASSIC_EXPERT, "Acrobot-v1": CLASSIC_EXPERT, "MountainCar-v0": CLASSIC_EXPERT,
                   "brax/inverted_double_pendulum": PENDULUM_EXPERT, "Pendulum-v1": SWINGUP_EXPERT,
