@@ -73,8 +73,9 @@ BUDGETS = {
     # not of this step count. walker2d (added with presets.WALKER_GAIL, which takes HOPPER_GAIL's
     # rule without a walker2d measurement) tests that rule on a task it was not tuned on.
     # Every expert gets GAIL's step budget, 3M PPO steps: GAIL's generator is the same PPO, and at
-    # 3M steps it cannot reach an expert that PPO needed 10M steps for (hopper's preset expert,
-    # 1930 at 10M: GAIL 0.87 / 0.76 / 0.76 at 3M, results/gail_brax_hopper_expert_10M.md).
+    # 3M steps it did not reach an expert that PPO needed 10M steps for (hopper's preset expert,
+    # 1930 at 10M: GAIL 0.87 / 0.76 / 0.76 at 3M, results/gail_brax_hopper_expert_10M.md; at 10M
+    # GAIL steps 0.98 from 25, results/gail_brax_hopper_expert_10M_gail_10M.md).
     "cpu": Budget(
         tasks=(Task("inverted_double_pendulum", (1,), 500_000, 2_000_000),
                Task("hopper", (1, 4, 25), 3_000_000, 3_000_000, tuned=True),
