@@ -229,20 +229,26 @@ CONTINUOUS_GAIL = GAILPreset(
 # seed, normalised with the expert's 100-episode 1639 and random 110: gamma 0.99 / 0.997 x
 # ent_coef 0 / 0.01: 0.87 / 0.90 (gamma 0.99) and 0.98 / 1.01 (gamma 0.997) (sweep file in
 # benchmarks/results/gail_brax_hopper_horizon/). TRPO takes the same gamma (its entropy weight
-# stays 0: not swept). Walker2d is not in the CPU budget: the rule, not a measurement, puts it here.
-# Result (benchmarks/gail_brax.py --budget cpu, 3 seeds, 3M steps; at 2M 0.89 / 0.86 / 0.91):
-# hopper 0.94 / 0.97 / 0.99 from 1 / 4 / 25 trajectories (BC 0.33 / 0.67 / 0.82); GAIL-TRPO 1.00 /
-# 1.07 from 4 / 25 (benchmarks/results/gail_brax_trpo.md).
+# stays 0: not swept). Walker2d got the rule before any walker2d GAIL run.
+# GAIL runs as many env steps as its env's expert trained: the generator is that same PPO, and it
+# did not reach the 10M hopper expert (1930) in 3M steps (0.76 from 25), but did in 10M (0.98).
+# Results (benchmarks/gail_brax.py --budget cpu, 3 seeds; expert and GAIL both at 3M steps; at 2M
+# 0.89 / 0.86 / 0.91): hopper 0.94 / 0.97 / 0.99 from 1 / 4 / 25 trajectories (BC 0.33 / 0.67 /
+# 0.82); GAIL-TRPO 1.00 / 1.07 from 4 / 25 (benchmarks/results/gail_brax_trpo.md); walker2d (held
+# out) 1.03 / 1.08 from 4 / 25 (BC 0.90 / 0.91).
 def _long_horizon_gail(expert: ExpertPreset, evidence: str) -> GAILPreset:
     ppo = GAIL_LOCOMOTION_PPO.replace(gamma=expert.generator.gamma, ent_coef=expert.generator.ent_coef)
     trpo = TRPOConfig(gamma=expert.generator.gamma)
     generators = {"ppo": (ppo, EXPERT_NETWORK), "trpo": (trpo, PAPER_NETWORK)}
-    return dataclasses.replace(CONTINUOUS_GAIL, generators=generators, total_timesteps=3_000_000, evidence=evidence)
+    return dataclasses.replace(CONTINUOUS_GAIL, generators=generators, total_timesteps=expert.total_timesteps,
+                               evidence=evidence)
 
 
-HOPPER_GAIL = _long_horizon_gail(HOPPER_EXPERT, "benchmarks/results/gail_brax.md (hopper rows); "
+HOPPER_GAIL = _long_horizon_gail(HOPPER_EXPERT, "benchmarks/results/gail_brax.md (hopper rows, 3M); "
+                                                "gail_brax_hopper_expert_10M_gail_10M.md (10M); "
                                                 "benchmarks/results/gail_brax_hopper_horizon/")
-WALKER_GAIL = _long_horizon_gail(WALKER_EXPERT, "the rule of HOPPER_GAIL (jgail/presets.py); not measured on walker2d")
+WALKER_GAIL = _long_horizon_gail(WALKER_EXPERT, "HOPPER_GAIL's rule; held-out result: benchmarks/results/gail_brax.md "
+                                                "(walker2d rows)")
 
 GAIL_PRESETS = {"CartPole-v1": _classic_gail(100_000, CARTPOLE_DISCRIMINATOR), "Acrobot-v1": _classic_gail(300_000),
                 "MountainCar-v0": _classic_gail(300_000), "brax/hopper": HOPPER_GAIL, "brax/walker2d": WALKER_GAIL}

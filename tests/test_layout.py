@@ -69,10 +69,12 @@ def test_an_env_with_an_expert_preset_gets_it(env_id):
 @pytest.mark.parametrize("env_id", ["brax/hopper", "brax/walker2d"])
 @pytest.mark.parametrize("generator", ["ppo", "trpo"])
 def test_gail_on_a_task_that_can_fall_keeps_the_experts_horizon(env_id, generator):
-    # presets.HOPPER_GAIL: with gamma 0.99 the GAIL learner fell sooner than a gamma-0.997 expert.
+    # presets.HOPPER_GAIL: with gamma 0.99 the GAIL learner fell sooner than a gamma-0.997 expert,
+    # and in fewer env steps than the expert's PPO had it did not reach a 10M-step expert.
     env = envs.make(env_id)
     expert, config = presets.expert_config(env).generator, presets.gail_config(env, generator).generator
     assert expert.gamma == config.gamma == 0.997
+    assert presets.gail_config(env, generator).total_timesteps == presets.expert_config(env).total_timesteps
     assert presets.gail_config(envs.make("brax/halfcheetah"), generator).generator.gamma == 0.99  # held out
 
 
