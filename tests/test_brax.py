@@ -95,3 +95,14 @@ def test_gail_learns_brax_inverted_pendulum_far_above_a_random_policy():
     assert random < 40, random
     # Measured: 146 and 180 (61k steps, 2 seeds); with absorbing states 186 and 196.
     assert np.all(scores >= 5 * random) and scores.mean() >= 120, (scores, random)
+
+
+def test_brax_swimmer_runs_on_its_one_backend_and_other_backends_are_refused_naming_it():
+    # brax builds swimmer on "generalized" only, whose fluid drag calls jnp.clip(a_min=...), which
+    # jax 0.10 removed: jgail picks that backend by default and maps the keyword for brax.fluid.
+    env = envs.make("brax/swimmer", max_episode_steps=1)
+    assert env.spec()["env_options"]["backend"] == "generalized" and env.obs_shape == (8,)
+    starts, step = reset_twice_then_step(env)
+    assert starts.shape == (2, 8) and np.all(np.isfinite(step.final_obs)) and np.isfinite(float(step.reward))
+    with pytest.raises(ValueError, match="does not run on brax's 'spring' backend.*--backend generalized"):
+        envs.make("brax/swimmer", backend="spring")

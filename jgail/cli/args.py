@@ -21,7 +21,8 @@ def add_env_args(p, required=True):
     """Add --env (required when `required`), --max-episode-steps and --backend to parser `p`."""
     p.add_argument("--env", required=required, help='environment id, e.g. "CartPole-v1" or "brax/hopper"')
     p.add_argument("--max-episode-steps", type=int, default=None, help="episode cap (200 = classic CartPole-v0)")
-    p.add_argument("--backend", default=None, help="brax physics backend (default: spring)")
+    p.add_argument("--backend", default=None, help="brax physics backend (default: spring; brax/swimmer: generalized, "
+                                                   "the only one brax builds it on)")
 
 
 def add_run_args(p, resumable: bool = True):

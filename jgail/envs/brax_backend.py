@@ -19,13 +19,52 @@ from jgail.core.errors import ConfigError
 PREFIX = "brax/"
 BACKENDS = ("spring", "positional", "generalized", "mjx")
 DEFAULT_BACKEND = "spring"  # ~10x faster than generalized on CPU (measured, hopper)
+# Tasks brax builds on one backend only (brax 0.14: swimmer's fluid drag is generalized-only).
+ENV_DEFAULT_BACKEND = {"swimmer": "generalized"}
 DEFAULT_EPISODE_STEPS = 1000
+
+
+class _ClipCompatNumpy:
+    """jax.numpy as brax.fluid sees it, with `clip(a_min=, a_max=)` mapped to `min=`/`max=`:
+    brax 0.14.2's fluid drag (brax/swimmer) calls the keywords that jax 0.10 removed."""
+
+    def __getattr__(self, name):
+        return getattr(jnp, name)
+
+    @staticmethod
+    def clip(x, a_min=None, a_max=None, **kwargs):
+        return jnp.clip(x, kwargs.pop("min", a_min), kwargs.pop("max", a_max), **kwargs)
+
+
+def _clip_takes_a_min() -> bool:
+    try:
+        jnp.clip(jnp.zeros(()), a_min=0.0)
+    except TypeError:
+        return False
+    return True
 
 
 def _brax_envs():
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         from brax import envs as brax_envs  # on first use: slow and noisy
+        from brax import fluid
+    if getattr(fluid, "jp", None) is jnp and not _clip_takes_a_min():
+        fluid.jp = _ClipCompatNumpy()  # only brax.fluid's own reference; jax.numpy is untouched
     return brax_envs
+
+
+def supported_backends(short: str) -> list[str]:
+    """The backends of BACKENDS that brax builds `short` (a name without "brax/") on."""
+    ok = []
+    for backend in BACKENDS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                _brax_envs().get_environment(short, backend=backend)
+        except Exception:  # noqa: BLE001  brax raises NotImplementedError, ValueError, ...
+            continue
+        ok.append(backend)
+    return ok
 
 
 def names() -> list[str]:
@@ -45,7 +84,7 @@ def make(name: str, options: dict, available: list[str]) -> Env:
     short = name[len(PREFIX):]
     if short not in names():
         raise ConfigError(f"unknown environment {name!r}. Available: {', '.join(available)}")
-    backend = options.pop("backend", DEFAULT_BACKEND)
+    backend = options.pop("backend", None) or ENV_DEFAULT_BACKEND.get(short, DEFAULT_BACKEND)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown brax backend {backend!r}; choose one of {BACKENDS}")
     cap = int(options.pop("max_episode_steps", DEFAULT_EPISODE_STEPS))
@@ -55,6 +94,13 @@ def make(name: str, options: dict, available: list[str]) -> Env:
             env = _brax_envs().get_environment(short, backend=backend, **options)
     except TypeError as err:
         raise ConfigError(f"{name}: bad option ({err})") from None
+    except (NotImplementedError, ValueError) as err:
+        if "backend" not in str(err).lower():
+            raise
+        works = supported_backends(short)
+        raise ConfigError(f"{name} does not run on brax's {backend!r} backend ({err}); "
+                          f"it runs on: {', '.join(works) or 'none'} (pass --backend "
+                          f"{works[0] if works else '...'})") from None
     action_space = ActionSpace(
         False, (env.action_size,), low=(-1.0,) * env.action_size, high=(1.0,) * env.action_size
     )
