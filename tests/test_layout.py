@@ -78,6 +78,27 @@ def test_gail_on_a_task_that_can_fall_keeps_the_experts_horizon(env_id, generato
     assert presets.gail_config(envs.make("brax/halfcheetah"), generator).generator.gamma == 0.99  # held out
 
 
+@pytest.mark.parametrize("env_id", sorted(presets.accelerator.PRESETS))
+def test_every_accelerator_preset_builds_on_its_backend_with_the_same_iterations_as_jaxirls_shape(env_id):
+    # issue 28: thousands of envs per seed with 10-step unrolls; each preset states its evidence.
+    env = envs.make(env_id, backend=presets.backend(env_id, "accelerator"))
+    expert = presets.expert_config(env, budget="accelerator")
+    assert (expert.num_envs, expert.num_steps, expert.generator.num_epochs, expert.generator.num_minibatches) == (
+        2048, 10, 4, 32)
+    for generator in ("ppo", "trpo"):
+        config = presets.gail_config(env, generator, budget="accelerator")
+        assert config.num_envs == 2048 and config.discriminator.num_updates == 5 and config.num_iterations >= 100
+    assert presets.gail_config(env, budget="accelerator").generator.gamma == expert.generator.gamma
+    assert presets.accelerator.PRESETS[env_id].expert.evidence
+
+
+def test_a_budget_without_a_preset_for_the_env_is_refused_naming_the_ones_there_are():
+    with pytest.raises(ValueError, match="no accelerator preset for CartPole-v1.*brax/hopper"):
+        presets.expert_config(envs.make("CartPole-v1"), budget="accelerator")
+    with pytest.raises(ValueError, match="unknown budget 'gpu'"):
+        presets.gail_config(envs.make("CartPole-v1"), budget="gpu")
+
+
 _AT_CAP = sorted(set(presets.EXPERT_PRESETS_AT_CAP) | set(presets.GAIL_PRESETS_AT_CAP))
 
 

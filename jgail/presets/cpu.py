@@ -1,5 +1,6 @@
-"""Configurations as data: the defaults `jgail expert` and `jgail gail` use, keyed by
-environment id (with a default per action type), each with the evidence that chose it.
+"""The CPU budget's presets (tens of envs per seed): the defaults `jgail expert` and `jgail gail`
+use, keyed by environment id (with a default per action type), each with the evidence that
+chose it. `jgail.presets` selects between these and the accelerator budget's.
 
     config = presets.expert_config(env)                 # an rl.RLConfig
     config = presets.gail_config(env, generator="trpo") # a gail.GAILConfig
@@ -163,7 +164,7 @@ CLASSIC_DISCRIMINATOR = DiscriminatorConfig(num_updates=5, learning_rate=1e-3, a
 # 0.975 x expert after 40.3 s of training vs 49.7 s, 62/64 seeds ever vs 58/64
 # (benchmarks/results/fast_to_expert.md). Robustness over 8 experts: benchmarks/results/robust_experts.md.
 CARTPOLE_DISCRIMINATOR = CLASSIC_DISCRIMINATOR.replace(hidden_sizes=(64, 64))
-_CLASSIC_EVIDENCE = "benchmarks/results/gail_classic.md; the experiments listed in jgail/presets.py"
+_CLASSIC_EVIDENCE = "benchmarks/results/gail_classic.md; the experiments listed in jgail/presets/cpu.py"
 
 
 def _classic_gail(total_timesteps: int, discriminator: DiscriminatorConfig = CLASSIC_DISCRIMINATOR,
