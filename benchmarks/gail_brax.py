@@ -39,6 +39,8 @@ from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
 
+ACC = presets.accelerator.PRESETS
+
 EVAL_EPISODES = 100
 DEMO_EPISODES = 100  # collected from the expert; its score, and the pool the datasets come from
 
@@ -60,6 +62,7 @@ class Budget:
     bc: bool = True
     num_envs: int | None = None  # parallel envs per seed for GAIL (None: the preset's)
     expert_num_envs: int | None = None  # parallel envs of the expert's PPO (None: the preset's)
+    presets: str = "cpu"  # the presets' budget (jgail.presets.BUDGETS): batch shape, backend, horizon
 
 
 BUDGETS = {
@@ -82,21 +85,20 @@ BUDGETS = {
                Task("walker2d", (4, 25), 3_000_000, 3_000_000),
                Task("halfcheetah", (4, 25), 3_000_000, 3_000_000)),
         generators=("ppo",), seeds=3),
-    # One GPU: the paper's tasks and dataset sizes (humanoid: 80/160/240), PPO and TRPO, 5 seeds.
-    # 256 envs per seed (4x the CPU preset's batch, the same 64-step unrolls): the first H100 run
-    # (benchmarks/results/gail_brax_accelerator.md) used 2048 envs for experts and 1024 for GAIL,
-    # which left fewer PPO iterations than on CPU (expert 381 at 50M steps vs 732 at 3M; GAIL 381
-    # at 25M vs 488 at 2M) and a weak hopper expert (775 vs the CPU's 1295). With 256 envs: expert
-    # 1220 iterations at 20M steps, GAIL 1525 at 25M. Not yet measured on a GPU.
+    # One GPU: the paper's tasks and dataset sizes (humanoid: 80/160/240), PPO and TRPO, 5 seeds, with
+    # the accelerator presets (jgail/presets/accelerator.py: 2048 envs x 10 steps per seed, 4 epochs x
+    # 32 minibatches, jaxirl's shape; each task's backend and step counts). The first H100 run
+    # (benchmarks/results/gail_brax_accelerator.md) kept the CPU shape's 64-step unrolls on 1024-2048
+    # envs: 381 PPO iterations at 50M steps and a weak hopper expert (775). `--on-cpu` runs a part of
+    # it here at 1-2 seeds (return per env step does not depend on the device).
     "accelerator": Budget(
-        tasks=(Task("hopper", (4, 11, 18, 25), 20_000_000, 25_000_000, tuned=True),
-               Task("walker2d", (4, 11, 18, 25), 20_000_000, 25_000_000),
-               Task("halfcheetah", (4, 11, 18, 25), 20_000_000, 25_000_000),
-               Task("ant", (4, 11, 18, 25), 20_000_000, 25_000_000),
-               Task("humanoid", (80, 160, 240), 50_000_000, 50_000_000),
-               Task("humanoidstandup", (4, 25), 50_000_000, 50_000_000),
-               Task("reacher", (4, 25), 10_000_000, 10_000_000)),
-        generators=("ppo", "trpo"), seeds=5, num_envs=256, expert_num_envs=256),
+        tasks=tuple(Task(name, sizes, ACC[f"brax/{name}"].expert.total_timesteps,
+                         ACC[f"brax/{name}"].gail.total_timesteps, tuned=name == "hopper")
+                    for name, sizes in (("hopper", (4, 11, 18, 25)), ("walker2d", (4, 11, 18, 25)),
+                                        ("halfcheetah", (4, 11, 18, 25)), ("ant", (4, 11, 18, 25)),
+                                        ("humanoid", (80, 160, 240)), ("humanoidstandup", (4, 25)),
+                                        ("reacher", (4, 25)), ("swimmer", (4, 25)))),
+        generators=("ppo", "trpo"), seeds=5, presets="accelerator"),
     # Smoke run (--quick): checks the pipeline end to end in a few minutes.
     "quick": Budget(tasks=(Task("inverted_double_pendulum", (1,), 100_000, 40_960),),
                     generators=("ppo",), seeds=2),
@@ -113,9 +115,9 @@ def _cache_dir(args, env, config) -> str:
     return os.path.join(args.expert_cache, f"{env.name.replace('/', '_')}-{digest}")
 
 
-def expert_policy(args, env, steps, num_envs=None):
+def expert_policy(args, env, steps, num_envs=None, budget="cpu"):
     """(policy_fn, info): a cached expert if there is one, else a freshly trained one (saved)."""
-    config = presets.expert_config(env, steps)
+    config = presets.expert_config(env, steps, budget=budget)
     if num_envs:  # an accelerator trains the expert on many more parallel envs
         config = config.replace(num_envs=num_envs)
     path = _cache_dir(args, env, config)
@@ -127,7 +129,7 @@ def expert_policy(args, env, steps, num_envs=None):
         (state, metrics), compile_s, run_s = compile_and_run(rl.train, jax.random.key(args.seed), config)
         params, stats = state.agent.params, state.obs_stats
         curve = np.asarray(metrics["episode_return"])
-        info = {"total_timesteps": config.total_timesteps, "config": "jgail.presets.expert_config",
+        info = {"total_timesteps": config.total_timesteps, "config": f"jgail.presets.expert_config({budget!r})",
                 "num_envs": config.num_envs,
                 "compile_s": compile_s, "run_s": run_s, "wall_s": time.perf_counter() - start,
                 "final_train_return (last 50 iterations)": float(np.nanmean(curve[-50:]))}
@@ -156,8 +158,8 @@ def summarise(returns, expert_return, rand) -> dict:
             "normalised_per_seed": scores.tolist()}
 
 
-def gail_row(args, env, generator, expert, steps, num_envs=None):
-    config = presets.gail_config(env, generator, steps, bc_updates=args.bc_warmstart)
+def gail_row(args, env, generator, expert, steps, num_envs=None, budget="cpu"):
+    config = presets.gail_config(env, generator, steps, bc_updates=args.bc_warmstart, budget=budget)
     if num_envs:  # an accelerator runs many more envs per seed than the CPU-tuned preset
         config = config.replace(num_envs=num_envs).validate()
     nets = config.nets
@@ -206,9 +208,9 @@ def bc_row(args, env, expert):
 def run_task(args, task: Task, budget: Budget, on_row=lambda result: None) -> dict:
     """The task's expert, random score and rows; `on_row(partial result)` after each row, so a
     long run that is cut off keeps what it measured."""
-    env = envs.make(f"brax/{task.env}")
+    env = envs.make(f"brax/{task.env}", backend=presets.backend(f"brax/{task.env}", budget.presets))
     start = time.perf_counter()
-    policy, expert_info = expert_policy(args, env, task.expert_steps, budget.expert_num_envs)
+    policy, expert_info = expert_policy(args, env, task.expert_steps, budget.expert_num_envs, budget.presets)
     pool = demos.collect(jax.random.key(args.seed + 1), env, policy, DEMO_EPISODES, expert=expert_info)
     expert_return = float(pool.episode_returns.mean())
     rand = random_return(env, args.seed)
@@ -232,7 +234,8 @@ def run_task(args, task: Task, budget: Budget, on_row=lambda result: None) -> di
             if generator is None:
                 returns, extra = bc_row(args, env, expert)
             else:
-                returns, extra = gail_row(args, env, generator, expert, task.gail_steps, budget.num_envs)
+                returns, extra = gail_row(args, env, generator, expert, task.gail_steps, budget.num_envs,
+                                              budget.presets)
             row = {"env": task.env, "method": method, "trajectories": k, "pairs": data.num_pairs,
                    "seeds": args.seeds, **summarise(returns, expert_return, rand), **extra}
             rows.append(row)
@@ -323,6 +326,9 @@ def parse_args(argv):
                                                                  "gail_brax_experts"),
                         help="experts are trained once per (env, preset) and reloaded from here")
     parser.add_argument("--out-dir", default=None)
+    parser.add_argument("--on-cpu", action="store_true",
+                        help="run budget 'accelerator' on a CPU anyway (a part of it, e.g. one task at 1-2 seeds, "
+                             "to tune: return per env step does not depend on the device)")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="train nothing: merge these results files (parts of one budget, run "
                              "separately, e.g. one per device call) into --name, each part's stamp kept")
@@ -386,11 +392,11 @@ def main(argv=None):
                                  tasks=tuple(dataclasses.replace(t, **overrides) if not args.only or t.env in args.only
                                              else t for t in budget.tasks))  # overrides: the tasks run
     name = "gail_brax_quick" if args.quick else args.name  # a smoke run never overwrites results
-    if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu":
+    if args.budget_name == "accelerator" and jax.devices()[0].platform == "cpu" and not args.on_cpu:
         print("budget 'accelerator' needs a GPU/TPU; none here. Writing the plan as 'not measured'.")
         table = not_measured_table("accelerator", budget)
         print(table)
-        write_results(name + "_accelerator", {"budget": "accelerator", "measured": False}, table, args.out_dir)
+        write_results(name + "_accelerator_plan", {"budget": "accelerator", "measured": False}, table, args.out_dir)
         return 0
     selected = [t for t in budget.tasks if not args.only or t.env in args.only]
     tasks = earlier_results(name, "tasks", args.only, args.out_dir)  # --only: keep the rest
