@@ -196,8 +196,10 @@ def test_validate_rejects_nan(demos, env):
 def test_validate_rejects_out_of_range_discrete_actions(demos, env):
     action = demos.action.copy()
     action[3] = 2
-    with pytest.raises(ValueError, match=r"action 2 out of range \[0, 2\) for CartPole-v1"):
+    with pytest.raises(ValueError, match=r"action 2 out of range \[0, 2\) for CartPole-v1 \(1 pairs, first at row 3\)"):
         demos_lib.validate(dataclasses.replace(demos, action=action), env)
+    with pytest.raises(ValueError, match=r"action 5 out of range \[0, 2\) .*first at row 7\)"):
+        demos_lib.from_arrays(demos.obs[:10], np.r_[np.zeros(7, int), 5, 0, 0], env=env)
 
 
 def test_validate_names_both_env_ids_when_they_differ(demos):

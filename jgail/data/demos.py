@@ -275,7 +275,7 @@ def _as_flags(name: str, values, rows: int) -> np.ndarray:
     array = _as_array(name, values, rows)
     if array.dtype != bool and not np.isin(array, (0, 1)).all():
         raise DatasetError(f"{name} must hold booleans (or 0/1), got values such as "
-                           f"{array[~np.isin(array, (0, 1))].ravel()[0]!r}")
+                           f"{array[~np.isin(array, (0, 1))].ravel()[0].item()!r}")
     return array.astype(bool)
 
 
@@ -318,8 +318,9 @@ def from_arrays(obs, action, next_obs=None, terminated=None, truncated=None, epi
                                f"values ({action.dtype}); pass action indices")
         bad = (action < 0) | (action >= env.action_space.num_actions)
         if bad.any():  # checked before the cast to int32, which would wrap large values
-            raise DatasetError(f"action {action[bad].ravel()[0]!r} out of range [0, "
-                               f"{env.action_space.num_actions}) for {env.name} ({int(bad.sum())} values)")
+            raise DatasetError(f"action {action[bad].ravel()[0].item()!r} out of range [0, "
+                               f"{env.action_space.num_actions}) for {env.name} ({int(bad.sum())} values, "
+                               f"first at row {int(np.argwhere(bad)[0][0])})")
     action = action.astype(np.int32 if env.action_space.discrete else np.float32)
     ids = np.zeros(num_pairs, np.int64) if episode_id is None else _as_array("episode_id", episode_id, num_pairs)
     if ids.shape != (num_pairs,):
@@ -463,7 +464,7 @@ def validate(demos: Demonstrations, env: Env) -> Demonstrations:
         bad = (demos.action < 0) | (demos.action >= space.num_actions)
         if bad.any():
             raise DatasetError(f"action {int(demos.action[bad][0])} out of range [0, {space.num_actions}) "
-                               f"for {env.name} ({int(bad.sum())} pairs)")
+                               f"for {env.name} ({int(bad.sum())} pairs, first at row {int(np.argmax(bad))})")
     elif demos.action.shape[1:] != space.shape:
         raise DatasetError(f"actions have shape {demos.action.shape[1:]} per pair but {env.name} "
                            f"takes actions of shape {space.shape}")

@@ -73,9 +73,11 @@ def _preset(total_timesteps: int, gail_timesteps: int, evidence: str, backend: s
 PRESETS = {
     "brax/hopper": _preset(
         50_000_000, 50_000_000,
-        "brax/hopper (spring), 2048 x 10, 4 x 32, gamma 0.997, entropy 0.01, one seed on CPU: 1878 over 20 "
-        "episodes at 30M steps (0.89 x jaxirl's ~2100), episodes of 806 steps, training return still rising "
-        "(benchmarks/results/accelerator_tuning/hopper_spring_2048x10_4x32_30M.json); 50M: jaxirl's budget",
+        "brax/hopper (spring), 2048 x 10, 4 x 32, gamma 0.997, entropy 0.01, one seed on CPU: 1846 over 20 "
+        "episodes with sampled actions at 50M steps (0.88 x jaxirl's ~2100; training return 1988-2017 over the "
+        "last 2M steps), episodes of 854 steps; 1878 at 30M in a separate run "
+        "(benchmarks/results/accelerator_tuning/hopper_spring_2048x10_4x32_{50M,30M}.json). The H100 run at the "
+        "CPU shape's 64-step unrolls gave 775",
         **LONG_HORIZON),
     "brax/walker2d": _preset(50_000_000, 50_000_000, f"brax/walker2d: {NOT_MEASURED} (hopper's rule)",
                              **LONG_HORIZON),
