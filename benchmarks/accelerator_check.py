@@ -99,6 +99,8 @@ def main(argv=None) -> int:
         name = "gail_brax smoke budget" if args.quick else "hopper expert, GAIL-PPO and BC"
         steps.append(run_step(name, brax, deadline, log))
         rows_file = os.path.join(args.out_dir, "scaling_rows.txt")
+        if os.path.exists(rows_file):  # this check's own scratch from an earlier run
+            os.remove(rows_file)
         measured, not_measured = [], []
         for seeds in args.scaling_seeds:
             child = [py, os.path.join(HERE, "scaling.py"), "--child", str(seeds),
