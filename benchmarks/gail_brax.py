@@ -271,10 +271,16 @@ def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
                 "expert": f"{result['expert_return']:.0f}", "random": f"{result['random_return']:.0f}",
                 "return (mean)": f"{r['eval_mean']:.0f}", "episode length": f"{r['eval_mean_length']:.0f}",
                 "normalised (95% CI)": f"{r['normalised_mean']:.2f} ({lo:.2f}..{hi:.2f})",
+                # luck does not hide in a mean: the worst seed and the share of seeds >= 0.9 beside it
+                "worst seed": f"{min(r['normalised_per_seed']):.2f}" if r.get("normalised_per_seed") else "-",
+                "seeds >= 0.9": (f"{sum(x >= 0.9 for x in r['normalised_per_seed'])}/{len(r['normalised_per_seed'])}"
+                                 if r.get("normalised_per_seed") else "-"),
                 "env steps/seed": f"{r['env_steps_per_seed'] / 1e6:.2f}M" if r["env_steps_per_seed"] else "-",
                 "wall s (compile s)": f"{r['run_s']:.0f} ({r['compile_s']:.0f})", "device": device})
     missing = [t.env for t in budget.tasks if t.env not in tasks]
-    lines = [f"## GAIL on brax (spring backend), budget `{budget_name}`", markdown_table(rows, list(rows[0]))
+    backends = sorted({result.get("backend", "spring") for result in tasks.values()}) or ["spring"]
+    lines = [f"## GAIL on brax ({' / '.join(backends)} backend), budget `{budget_name}`",
+             markdown_table(rows, list(rows[0]))
              if rows else "(no rows)"]
     planned = {(t.env, k) for t in budget.tasks for k in t.trajectories}
     done = {(name, r["trajectories"], r["method"]) for name, result in tasks.items() for r in result["rows"]}
