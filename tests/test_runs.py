@@ -1,10 +1,12 @@
-"""Long runs: chunked training equals one call, SIGTERM + --resume ends bit-identical to an
-uninterrupted run, a crash while checkpointing leaves the previous checkpoint in charge, and
-the run directory describes the run (config.json re-runs it, plots and eval read it)."""
+"""Long runs: chunked training equals one call, SIGTERM or kill -9 (with a torn log line and a
+half-written checkpoint) + --resume ends bit-identical to an uninterrupted run, a crash while
+checkpointing leaves the previous checkpoint in charge, and the run directory describes the run
+(config.json re-runs it, plots and eval read it)."""
 
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 
 from jgail import cli, demos, envs, presets, rl, scripted
-from jgail.run import driver
+from jgail.run import driver, lock
 
 ENV_ARGS = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
 # 16 iterations of 8 x 128 steps in chunks of 2, a checkpoint after every chunk: long enough
@@ -50,21 +52,46 @@ def _final_state(run_dir):
     return step, manager.restore(step, args=ocp.args.StandardRestore())
 
 
-def test_sigterm_then_resume_is_bit_identical_to_an_uninterrupted_run(workdir):
-    root, demo_file = workdir
-    whole, cut = root / "whole", root / "cut"
-    gail = ["gail", *ENV_ARGS, "--demos", str(demo_file), *RUN_ARGS]
-    done = subprocess.run(_jgail(*gail, "--out", str(whole)), env=_cli_env(root), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+def _gail_argv(demo_file):
+    return ["gail", *ENV_ARGS, "--demos", str(demo_file), *RUN_ARGS]
 
-    process = subprocess.Popen(_jgail(*gail, "--out", str(cut)), env=_cli_env(root), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+
+@pytest.fixture(scope="module")
+def whole(workdir):
+    """The uninterrupted run that the interrupted ones must end identical to."""
+    root, demo_file = workdir
+    done = subprocess.run(_jgail(*_gail_argv(demo_file), "--out", str(root / "whole")), env=_cli_env(root),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return root / "whole"
+
+
+def _start_and_wait_for_a_checkpoint(root, argv):
+    process = subprocess.Popen(_jgail(*argv), env=_cli_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    checkpoints = root / argv[argv.index("--out") + 1] / driver.CHECKPOINT_DIR
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
-        checkpoints = cut / driver.CHECKPOINT_DIR
         if checkpoints.is_dir() and any(p.name.isdigit() for p in checkpoints.iterdir()):
             break
         time.sleep(0.05)
+    return process
+
+
+def _assert_same_run(whole, cut):
+    step_a, state_a = _final_state(whole)
+    step_b, state_b = _final_state(cut)
+    assert step_a == step_b == ITERATIONS
+    jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
+    assert (whole / driver.METRICS_LOG).read_text() == (cut / driver.METRICS_LOG).read_text()
+    assert json.loads((whole / "summary.json").read_text())["eval_mean_return_per_seed"] == \
+        json.loads((cut / "summary.json").read_text())["eval_mean_return_per_seed"]
+
+
+def test_sigterm_then_resume_is_bit_identical_to_an_uninterrupted_run(workdir, whole):
+    root, demo_file = workdir
+    cut = root / "cut"
+    process = _start_and_wait_for_a_checkpoint(root, [*_gail_argv(demo_file), "--out", str(cut)])
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGTERM, stderr
@@ -75,14 +102,39 @@ def test_sigterm_then_resume_is_bit_identical_to_an_uninterrupted_run(workdir):
     resumed = subprocess.run(_jgail("gail", "--resume", str(cut), "--no-progress"), env=_cli_env(root),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    step_a, state_a = _final_state(whole)
-    step_b, state_b = _final_state(cut)
-    assert step_a == step_b == ITERATIONS
-    jax.tree.map(np.testing.assert_array_equal, state_a, state_b)
-    assert (whole / driver.METRICS_LOG).read_text() == (cut / driver.METRICS_LOG).read_text()
+    _assert_same_run(whole, cut)
     run_info = json.loads((cut / "run.json").read_text())
     assert run_info["resumed_from_iteration"] == interrupted_at
     assert run_info["demos"]["sha256"] and run_info["versions"]["jax"] == jax.__version__
+
+
+def test_kill_9_mid_run_leaves_a_run_that_resumes_to_the_uninterrupted_result(workdir, whole):
+    """SIGKILL (no handler runs) a moment after the first checkpoint, then add what a kill at a worse
+    moment leaves: a half-written checkpoint directory and a torn last line in metrics.jsonl."""
+    root, demo_file = workdir
+    cut = root / "killed"
+    process = _start_and_wait_for_a_checkpoint(root, [*_gail_argv(demo_file), "--out", str(cut)])
+    time.sleep(np.random.default_rng(0).uniform(0.0, 0.5))  # somewhere inside a later chunk
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    latest = driver.checkpoint_manager(str(cut)).latest_step()
+    assert 0 < latest < ITERATIONS, "the kill must land mid-run for this test to mean anything"
+    assert (cut / lock.LOCK_FILE).exists()  # the dead process's lock stays behind
+    checkpoints = cut / driver.CHECKPOINT_DIR
+    half = checkpoints / f"{latest + 2}.orbax-checkpoint-tmp-1765000000000"
+    shutil.copytree(checkpoints / str(latest), half)
+    for path in sorted(p for p in half.rglob("*") if p.is_file())[::2]:
+        path.unlink()
+    with open(cut / driver.METRICS_LOG, "a") as log:
+        log.write(f'{{"iteration": {ITERATIONS + 1}, "seed": 0, "episode_ret')
+
+    resumed = subprocess.run(_jgail("gail", "--resume", str(cut), "--no-progress"), env=_cli_env(root),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((cut / "run.json").read_text())["resumed_from_iteration"] == latest
+    _assert_same_run(whole, cut)
+    assert not (cut / lock.LOCK_FILE).exists()
 
 
 def _small_job():

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from jgail import generators
 from jgail.cli import imitation, imports, inspect, runs, sweeping, training
 from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
-from jgail.run import compile_cache, cpu_devices, distributed
+from jgail.run import compile_cache, cpu_devices, distributed, lock
 
 
 def parser() -> argparse.ArgumentParser:
@@ -128,11 +129,17 @@ RUNNERS = {"expert": training.expert, "collect": imports.collect, "gail": imitat
            "sweep": sweeping.run_sweep, "bc": imitation.run_bc, "eval": inspect.run_eval, "plot": inspect.run_plot}
 
 
+RUN_COMMANDS = ("expert", "gail", "sweep", "bc")  # they write a run directory (collect writes one file)
+
+
 def parse(argv=None) -> argparse.Namespace:
     """Parse `argv`; with `--config FILE` or `--resume RUN_DIR` the saved run's arguments become
     the defaults (flags given now still win; --resume then checks the config is unchanged)."""
     top = parser()
     args = top.parse_args(argv)
+    out = getattr(args, "resume", None) or getattr(args, "out", None)
+    if args.command in RUN_COMMANDS and out and os.path.isdir(out):  # before anything else is read or built
+        runs.refuse_if_in_use(out)
     source = getattr(args, "resume", None) or getattr(args, "config", None)
     if source:
         saved = runs.load_config(source)
@@ -178,6 +185,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # outside the driver (which checkpoints first): stop quietly
         print(f"jgail {command}: interrupted", file=sys.stderr)
         return 130
+    finally:  # the run directory's lock (also released at exit; this is for callers that go on)
+        lock.release_all()
 
 
 def console_main() -> int:

@@ -31,7 +31,7 @@ import numpy as np
 from jgail.cli.args import UsageError
 from jgail.core.atomic_io import write_json_atomic
 from jgail.core.env import Env
-from jgail.run import driver
+from jgail.run import driver, lock
 from jgail.run.checkpoint import file_sha256
 
 CONFIG_FILE = "config.json"
@@ -73,20 +73,38 @@ def check_writable_dir(path: str, flag: str = "--out") -> None:
         raise UsageError(f"{flag} {path} is not writable ({err.strerror or err}); choose another directory") from None
 
 
+def refuse_if_in_use(run_dir: str) -> None:
+    """UsageError naming the holder when another live command holds `run_dir` (jgail.run.lock)."""
+    holder = lock.holder(run_dir)
+    if holder is not None:
+        raise UsageError(lock.describe_holder(run_dir, holder))
+
+
 def prepare_run_dir(args, marker: str = CONFIG_FILE) -> bool:
     """Check `args.out` before training. Returns True when the directory was created here
     (so an interrupted first chunk can remove it). Refuses an earlier run's directory unless
     `--overwrite` (or `--resume`)."""
     created = not os.path.exists(args.out)
+    if os.path.isdir(args.out):  # first: a running command's directory is refused whatever the flags
+        refuse_if_in_use(args.out)
     if getattr(args, "resume", None):
         if not os.path.isfile(os.path.join(args.out, CONFIG_FILE)):
             raise UsageError(f"--resume {args.out} is not a jgail run directory (no {CONFIG_FILE})")
-    elif os.path.isdir(args.out) and os.listdir(args.out) and not args.overwrite:
+    elif os.path.isdir(args.out) and _contents(args.out) and not args.overwrite:
         kind = "an earlier run" if os.path.exists(os.path.join(args.out, marker)) else "other files"
         raise UsageError(f"--out {args.out} already holds {kind}; pass --overwrite to replace it, "
                          f"--resume {args.out} to continue it, or choose another directory")
     check_writable_dir(args.out)
+    try:
+        lock.acquire(args.out)  # released at exit; a second command given this --out is refused above
+    except lock.Locked as err:
+        raise UsageError(str(err)) from None
     return created
+
+
+def _contents(path: str) -> list[str]:
+    """The directory's entries other than a stale lock (see jgail.run.lock)."""
+    return [n for n in os.listdir(path) if not (n == lock.LOCK_FILE or n.startswith(lock.LOCK_FILE + "."))]
 
 
 def saved_args(args) -> dict:
