@@ -5,7 +5,7 @@ vmappable over seeds and numeric hyperparameters, over gymnax and brax environme
 
 Layers (each imports only from those below it; pyproject.toml's import-linter contract):
     cli         the `jgail` command line
-    run         host side: evaluation, agent checkpoints, sweeps
+    run         host side: evaluation, agent checkpoints, exported policies, sweeps
     presets     configurations as data, keyed by environment id
     imitation   discriminator, reward forms, GAIL, behavioural cloning
     generators  policy optimisers (PPO, TRPO) and the shared on-policy loop
@@ -18,9 +18,9 @@ from jgail import envs, generators, presets
 from jgail.data import demos, scripted
 from jgail.generators import rl
 from jgail.imitation import bc, discriminator, gail, rewards
-from jgail.run import checkpoint, evaluation, sweep
+from jgail.run import checkpoint, evaluation, policy, sweep
 
 __version__ = "0.1.0"
 
 __all__ = ["bc", "checkpoint", "demos", "discriminator", "envs", "evaluation", "gail", "generators",
-           "presets", "rewards", "rl", "scripted", "sweep"]
+           "policy", "presets", "rewards", "rl", "scripted", "sweep"]

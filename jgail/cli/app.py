@@ -17,7 +17,7 @@ import os
 import sys
 
 from jgail import generators
-from jgail.cli import imitation, imports, inspect, runs, sweeping, training
+from jgail.cli import exporting, imitation, imports, inspect, runs, sweeping, training
 from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
 from jgail.run import compile_cache, cpu_devices, distributed, lock
@@ -86,6 +86,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--greedy", action="store_true", help="argmax/mean actions (an extra; sampled is the default)")
     p.add_argument("--seed", type=int, default=0)
 
+    p = subparsers["export"] = sub.add_parser(
+        "export", help="write a trained policy to one file that runs without jgail (numpy .npz or ONNX)")
+    exporting.add_args(p)
+
     p = subparsers["plot"] = sub.add_parser("plot", help="learning curves of one or more runs, as a PNG")
     p.add_argument("runs", metavar="RUN_DIR", nargs="+")
     p.add_argument("--out", default=None, help="PNG file (default: RUN_DIR/curves.png of the first run)")
@@ -126,7 +130,8 @@ def _add_imitation_args(p):
 
 
 RUNNERS = {"expert": training.expert, "collect": imports.collect, "gail": imitation.run_gail,
-           "sweep": sweeping.run_sweep, "bc": imitation.run_bc, "eval": inspect.run_eval, "plot": inspect.run_plot}
+           "sweep": sweeping.run_sweep, "bc": imitation.run_bc, "eval": inspect.run_eval, "plot": inspect.run_plot,
+           "export": exporting.run_export}
 
 
 RUN_COMMANDS = ("expert", "gail", "sweep", "bc")  # they write a run directory (collect writes one file)
@@ -165,6 +170,7 @@ def main(argv=None) -> int:
         $ jgail collect --expert runs/expert --episodes 100 --min-return 195 --out runs/demos.npz
         $ jgail gail    --env CartPole-v1 --max-episode-steps 200 --demos runs/demos.npz --out runs/gail
         $ jgail eval runs/expert --episodes 100
+        $ jgail export runs/gail --out runs/policy.npz
         $ jgail plot runs/gail
 
         from jgail.cli import main

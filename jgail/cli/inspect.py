@@ -30,7 +30,8 @@ def run_eval(args) -> int:
         params, obs_stats = jax.tree.map(lambda x: x[None], (params, obs_stats))  # one "seed"
         source = agent
     else:
-        env, nets, params, obs_stats = _latest_policies(args.path)
+        env, config, params, obs_stats = latest_policies(args.path)
+        nets = config.nets
         source = f"{args.path} (latest checkpoint)"
     keys = jax.random.split(jax.random.key(args.seed), jax.tree.leaves(params)[0].shape[0])
     score = jax.jit(jax.vmap(lambda k, p, s: evaluate(k, env, nets, p, s, args.episodes, args.greedy)))
@@ -42,8 +43,9 @@ def run_eval(args) -> int:
     return 0
 
 
-def _latest_policies(run_dir: str):
-    """The per-seed policies of a GAIL run's latest full-state checkpoint."""
+def latest_policies(run_dir: str):
+    """`(env, config, params, obs_stats)`: the per-seed policies of a GAIL run's latest
+    full-state checkpoint (leading axis: seed) and the run's GAILConfig."""
     saved = runs.load_config(run_dir)
     if saved["command"] != "gail":
         raise UsageError(f"{run_dir} holds a `jgail {saved['command']}` run with no saved policy to evaluate")
@@ -55,7 +57,7 @@ def _latest_policies(run_dir: str):
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     template = jax.eval_shape(jax.vmap(job.init, in_axes=(0, None)), keys, job.data)
     _, state = driver.restore_state(driver.checkpoint_manager(run_dir), template)
-    return env, config.nets, state.agent.params, state.obs_stats
+    return env, config, state.agent.params, state.obs_stats
 
 
 def run_plot(args) -> int:

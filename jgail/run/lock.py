@@ -88,6 +88,7 @@ class Lock:
                 return
 
     def release(self) -> None:
+        """Stop the heartbeat and remove the lock file if it is still this process's."""
         self._stop.set()
         try:
             with open(self.path) as f:
