@@ -20,7 +20,7 @@ from jgail import generators
 from jgail.cli import exporting, imitation, imports, inspect, runs, sweeping, training
 from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
-from jgail.run import compile_cache, cpu_devices, distributed, lock
+from jgail.run import compile_cache, cpu_devices, distributed, lock, wandb_sink
 
 
 def parser() -> argparse.ArgumentParser:
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
         from jgail.cli import main
         status = main(["eval", "runs/expert", "--episodes", "10"])
     """
-    command = "?"
+    command, status = "?", 1
     try:
         args = parse(argv)
         command = args.command
@@ -184,15 +184,19 @@ def main(argv=None) -> int:
         cpu_devices.configure(args.cpu_devices, multi_process)  # before JAX starts its backends
         compile_cache.enable(args.compile_cache)  # before anything compiles; an unusable directory only warns
         with runs.interrupts_remembered():
-            return RUNNERS[args.command](args)
+            status = RUNNERS[args.command](args)
+            return status
     except (UsageError, ValueError, FileNotFoundError) as err:
         print(f"jgail {command}: error: {err}", file=sys.stderr)
-        return 2
+        status = 2
+        return status
     except KeyboardInterrupt:  # outside the driver (which checkpoints first): stop quietly
         print(f"jgail {command}: interrupted", file=sys.stderr)
-        return 130
-    finally:  # the run directory's lock (also released at exit; this is for callers that go on)
-        lock.release_all()
+        status = 130
+        return status
+    finally:
+        wandb_sink.finish_all(status)  # --wandb: the summary.json just written, then the W&B run ends
+        lock.release_all()  # the run directory's lock (also released at exit; this is for callers that go on)
 
 
 def console_main() -> int:

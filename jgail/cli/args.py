@@ -33,6 +33,9 @@ def add_run_args(p, resumable: bool = True):
     g.add_argument("--keep", type=int, default=3, help="checkpoints kept")
     g.add_argument("--eval-every", type=int, default=0, help="evaluate every N chunks (0: only at the end)")
     g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard scalars (needs tensorboardX)")
+    g.add_argument("--wandb", metavar="PROJECT", default=None,
+                   help="also log the same scalars, the config and the summary to Weights & Biases project PROJECT "
+                        "(pip install -e '.[wandb]'; WANDB_MODE=offline logs to RUN_DIR/wandb without a network)")
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     g.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     g.add_argument("--config", default=None, help="a run's config.json: its arguments become the defaults")
@@ -47,6 +50,12 @@ def check_run_args(args) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.eval_every < 0:
         raise UsageError(f"--eval-every must be >= 0, got {args.eval_every}")
+    if getattr(args, "wandb", None) is not None:
+        if not args.wandb.strip() or any(c in args.wandb for c in "/\\#?%:"):
+            raise UsageError(f"--wandb {args.wandb!r}: give a W&B project name (letters, digits, - and _)")
+        from jgail.run import wandb_sink
+
+        wandb_sink.require()
 
 
 def require(args, *names) -> None:

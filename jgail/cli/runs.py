@@ -31,7 +31,7 @@ import numpy as np
 from jgail.cli.args import UsageError
 from jgail.core.atomic_io import write_json_atomic
 from jgail.core.env import Env
-from jgail.run import driver, lock
+from jgail.run import driver, lock, wandb_sink
 from jgail.run.checkpoint import file_sha256
 
 CONFIG_FILE = "config.json"
@@ -234,11 +234,15 @@ def drive(job: driver.Job, keys, args, cells: tuple[int, int, int] | None = None
     `interrupts_remembered`) stops here, before training."""
     if _interrupted.is_set():
         raise KeyboardInterrupt
+    sinks = []
+    if getattr(args, "wandb", None) and jax.process_index() == 0:
+        config = load_config(args.out) if os.path.isfile(os.path.join(args.out, CONFIG_FILE)) else None
+        sinks.append(wandb_sink.start(args.out, args.wandb, config, resume=bool(args.resume)))
     try:
         return driver.drive(job, keys, args.out, chunk_iterations=args.chunk, checkpoint_every=args.checkpoint_every,
                             keep=args.keep, eval_every=args.eval_every, tensorboard=args.tensorboard,
                             resume=bool(args.resume), progress=args.progress,
-                            eval_key=jax.random.key(args.seed + 3), cells=cells)
+                            eval_key=jax.random.key(args.seed + 3), cells=cells, sinks=sinks)
     except driver.Interrupted as stop:
         print(f"jgail {args.command}: stopped at iteration {stop.iteration} of {job.num_iterations}; the whole "
               f"state is checkpointed. Resume with:\n    jgail {args.command} --resume {args.out}", file=sys.stderr)

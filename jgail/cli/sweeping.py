@@ -120,6 +120,9 @@ def run_sweep(args) -> int:
     """`jgail sweep`: GAIL over seeds x the --grid settings, this process's share of cells in
     groups, evaluated, gathered, then aggregated by process 0 into sweep.json, sweep.md and
     sweep.png. Returns 0."""
+    if args.wandb:
+        raise UsageError("--wandb logs one run's curves (jgail expert, jgail gail); a sweep's cells are different "
+                         "settings whose mean says nothing: log the sweep's best cell with `jgail gail --wandb`")
     check_run_args(args)
     if distributed.requested(args.coordinator, args.num_processes):
         distributed.initialize(args.coordinator, args.num_processes, args.process_id)

@@ -40,7 +40,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -275,7 +275,8 @@ class _StopOnSignal:
 def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoint_every: int = 1,
           keep: int = 3, eval_every: int = 0, eval_key: jax.Array | None = None, tensorboard: bool = False,
           resume: bool = False, progress: bool = True, describe: Callable[[dict], str] | None = None,
-          shard: bool = True, checkpoint: bool = True, cells: tuple[int, int, int] | None = None) -> Result:
+          shard: bool = True, checkpoint: bool = True, cells: tuple[int, int, int] | None = None,
+          sinks: Sequence = ()) -> Result:
     """Train the batch of seeds `keys` (a key array [S], or any pytree of per-seed inputs with
     leading axis S that `job.init` takes) in chunks; see the module docstring.
 
@@ -287,7 +288,9 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     `cells=(lo, hi, total)` in a multi-process run: `keys` are cells [lo, hi) of a batch of
     `total` that the processes train together (see the module docstring); every process must
     call `drive` with its own rows and the same other arguments. Returns a `Result` whose
-    metrics are [S, iterations] arrays (S = total with `cells`).
+    metrics are [S, iterations] arrays (S = total with `cells`). `sinks`: more scalar writers
+    (objects with tensorboardX's `add_scalar(name, value, global_step)` and `flush()`, such as
+    jgail.run.wandb_sink.Sink) that get what TensorBoard gets; the caller closes them.
 
     Example::
 
@@ -340,6 +343,7 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     compile_s = time.time() - compile_start
 
     writer = _tensorboard(run_dir) if tensorboard and share.writes else None
+    writers = ([writer] if writer is not None else []) + (list(sinks) if share.writes else [])
     bar = _progress_bar(job.num_iterations, start_iteration, progress)
     iteration, chunks_done, train_start, stopped_at = start_iteration, 0, time.time(), None
     log_path = os.path.join(run_dir, METRICS_LOG) if share.writes else os.devnull
@@ -357,8 +361,8 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
                 log.write("".join(json.dumps(r) + "\n" for r in _records(metrics, iteration, active)))
                 log.flush()
                 os.fsync(log.fileno())
-            if writer is not None:
-                _write_scalars(writer, metrics, iteration, job.steps_per_iteration)
+            for each in writers:
+                _write_scalars(each, metrics, iteration, job.steps_per_iteration)
             iteration += active
             chunks_done += 1
             _advance(bar, active, metrics, iteration, job, share.total, train_start, start_iteration, describe)
