@@ -20,7 +20,7 @@ from jgail import generators
 from jgail.cli import exporting, imitation, imports, inspect, runs, sweeping, training
 from jgail.cli.args import UsageError, add_env_args, add_run_args
 from jgail.imitation.rewards import REWARD_NAMES
-from jgail.run import compile_cache, cpu_devices, distributed, lock, wandb_sink
+from jgail.run import compile_cache, cpu_devices, distributed, driver, lock, wandb_sink
 
 
 def parser() -> argparse.ArgumentParser:
@@ -161,7 +161,8 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Run the `jgail` command line on `argv` (default: sys.argv[1:]); returns the exit status:
     0 on success, 2 for a bad argument or input (a one-line message on stderr), 3 when GAIL
-    training went non-finite in some seed, 130 when interrupted outside the run driver. A
+    training went non-finite in some seed, 4 when the disk filled (the message says what is
+    intact), 130 when interrupted outside the run driver. A
     run that the driver stopped on a signal (after checkpointing) raises SystemExit(128 + signum).
 
     Example::
@@ -176,7 +177,7 @@ def main(argv=None) -> int:
         from jgail.cli import main
         status = main(["eval", "runs/expert", "--episodes", "10"])
     """
-    command, status = "?", 1
+    command, status, args = "?", 1, None
     try:
         args = parse(argv)
         command = args.command
@@ -186,7 +187,16 @@ def main(argv=None) -> int:
         with runs.interrupts_remembered():
             status = RUNNERS[args.command](args)
             return status
-    except (UsageError, ValueError, FileNotFoundError) as err:
+    except (UsageError, ValueError, OSError) as err:
+        if driver.is_disk_full(err):  # an OSError, or tensorstore's ValueError, from any write of the run
+            out = getattr(args, "out", None) if command in RUN_COMMANDS else None
+            if not isinstance(err, OSError):
+                err = OSError(driver.DISK_FULL[0], "No space left on device")
+            print(f"jgail {command}: error: {runs.disk_full_message(command, out, err)}", file=sys.stderr)
+            status = 4
+            return status
+        if isinstance(err, OSError) and not isinstance(err, FileNotFoundError):
+            raise
         print(f"jgail {command}: error: {err}", file=sys.stderr)
         status = 2
         return status

@@ -37,6 +37,9 @@ from jgail.run.checkpoint import file_sha256
 CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
+# --overwrite moves the earlier run in here (a rename: no disk space needed) and deletes it only once
+# the new run has finished, so a new run that fails (a full disk, a crash) never destroys the old one.
+PREVIOUS_DIR = ".jgail-previous"
 INPUT_PATHS = ("demos", "expert")  # files the run reads, saved as absolute paths
 # How to run, not what: left out of config.json (the multi-process flags differ per process and launch).
 NOT_SAVED = ("resume", "config", "overwrite", "progress", "compile_cache", "cpu_devices", "command", "coordinator",
@@ -99,7 +102,62 @@ def prepare_run_dir(args, marker: str = CONFIG_FILE) -> bool:
         lock.acquire(args.out)  # released at exit; a second command given this --out is refused above
     except lock.Locked as err:
         raise UsageError(str(err)) from None
+    if not getattr(args, "resume", None) and getattr(args, "overwrite", False):
+        _move_earlier_run_aside(args.out)
     return created
+
+
+def _move_earlier_run_aside(out: str) -> None:
+    """--overwrite: the earlier run's files go into out/PREVIOUS_DIR (deleted by `write_run_info`
+    when the new run finishes). If PREVIOUS_DIR is already there, an earlier replacement never
+    finished: the run kept there is the last finished one, and what is beside it is dropped."""
+    previous = os.path.join(out, PREVIOUS_DIR)
+    staging = previous + ".tmp"
+    entries = [n for n in _contents(out) if n not in (PREVIOUS_DIR, PREVIOUS_DIR + ".tmp")]
+    if os.path.isdir(previous):
+        for name in entries:
+            path = os.path.join(out, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+        return
+    if entries or os.path.isdir(staging):
+        # A staging directory left by a command stopped while moving holds part of the earlier run;
+        # the rest is still beside it (no new run starts before the move is done).
+        os.makedirs(staging, exist_ok=True)
+        for name in entries:
+            os.rename(os.path.join(out, name), os.path.join(staging, name))
+        os.rename(staging, previous)
+
+
+def disk_full_message(command: str, out: str | None, err: OSError) -> str:
+    """What a full disk (ENOSPC/EDQUOT while writing) left in run directory `out`, and how to go
+    on. Removes a half-written checkpoint (orbax's *.orbax-checkpoint-tmp*), which --resume would
+    skip anyway, so that the directory copies without it."""
+    where = f" ({err.filename})" if err.filename else ""
+    text = f"no space left on the device{where}: {err.strerror or err}."
+    if not out or not os.path.isdir(out):
+        return text + " Free space, or choose an --out on a disk with room, and run the command again."
+    checkpoints = os.path.join(out, driver.CHECKPOINT_DIR)
+    steps = []
+    if os.path.isdir(checkpoints):
+        for name in os.listdir(checkpoints):
+            if ".orbax-checkpoint-tmp" in name:
+                shutil.rmtree(os.path.join(checkpoints, name), ignore_errors=True)
+            elif name.isdigit():
+                steps.append(int(name))
+    if steps:
+        text += (f" The run in {out} stopped; its last complete checkpoint (iteration {max(steps)}) is intact. "
+                 f"Free space and continue with `jgail {command} --resume {out}`, or copy the directory to a disk "
+                 f"with room (cp -r {out} NEW_DIR) and run `jgail {command} --resume NEW_DIR`.")
+    else:
+        text += " No checkpoint of this run was complete yet: free space (or choose another --out) and start again."
+    if os.path.isdir(os.path.join(out, PREVIOUS_DIR)):
+        text += (f" The earlier run that --overwrite was replacing is intact in {os.path.join(out, PREVIOUS_DIR)}: "
+                 "move its files back into the directory to keep it.")
+    return text
+
+
+def _drop_previous_run(out: str) -> None:
+    shutil.rmtree(os.path.join(out, PREVIOUS_DIR), ignore_errors=True)
 
 
 def _contents(path: str) -> list[str]:
@@ -185,6 +243,7 @@ def write_run_info(args, result: driver.Result | None, started: float, demos_pat
     if demos_path is not None:
         info["demos"] = {"path": os.path.abspath(demos_path), "sha256": file_sha256(demos_path)}
     write_json_atomic(os.path.join(args.out, RUN_FILE), info | (extra or {}))
+    _drop_previous_run(args.out)  # the new run is complete: the run it replaced can go
 
 
 @contextlib.contextmanager

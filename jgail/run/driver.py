@@ -34,7 +34,9 @@ processes. The run directory must be on a filesystem every process sees.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import logging
 import math
 import os
 import signal
@@ -165,8 +167,47 @@ def save_state(manager, iteration: int, state) -> None:
     stored as their raw data; returns once it is written."""
     import orbax.checkpoint as ocp
 
-    manager.save(iteration, args=ocp.args.StandardSave(_host_copy(state)))
-    manager.wait_until_finished()
+    quiet = _QuietDiskFull()
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    for logger in loggers:  # orbax logs the error from its threads, then raises it here
+        logger.addFilter(quiet)
+    try:
+        manager.save(iteration, args=ocp.args.StandardSave(_host_copy(state)))
+        manager.wait_until_finished()
+    except (OSError, ValueError) as err:
+        if not is_disk_full(err):
+            raise
+        # The filters stay: orbax's threads go on failing (and logging) after the error reached us.
+        loggers = []
+        raise OSError(errno.ENOSPC, "No space left on device", os.fspath(manager.directory)) from None
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_NOISY_LOGGERS = ("absl", "concurrent.futures", "asyncio")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """A full disk or quota, as an OSError or as tensorstore's ValueError (RESOURCE_EXHAUSTED ...
+    No space left on device [os_error_code='28'])."""
+    if isinstance(err, OSError):
+        return err.errno in DISK_FULL
+    text = str(err)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+class _QuietDiskFull(logging.Filter):
+    """Drops orbax's log records of a full disk (with their tracebacks) and of the event loops it
+    then finds closed: save_state raises one OSError(ENOSPC) instead, and the command line says
+    what it means for the run (jgail.cli.runs.disk_full_message)."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        text = record.getMessage()
+        return not ((error is not None and (is_disk_full(error) or "Event loop is closed" in str(error)))
+                    or "No space left on device" in text)
 
 
 def restore_state(manager, template, step: int | None = None):
