@@ -38,6 +38,9 @@ def add_run_args(p, resumable: bool = True):
                         "(pip install -e '.[wandb]'; WANDB_MODE=offline logs to RUN_DIR/wandb without a network)")
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     g.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    g.add_argument("--no-memory-check", dest="memory_check", action="store_false",
+                   help="start even if the memory estimate says the run does not fit (JGAIL_MEMORY_LIMIT=8GiB "
+                        "instead caps what the check counts as available)")
     g.add_argument("--config", default=None, help="a run's config.json: its arguments become the defaults")
     if resumable:
         g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR")

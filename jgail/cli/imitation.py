@@ -18,7 +18,7 @@ from jgail.core.distributions import random_policy
 from jgail.core.networks import PolicyNetworks
 from jgail.data import demos
 from jgail.imitation import bc, gail
-from jgail.run import driver
+from jgail.run import driver, memory
 from jgail.run.evaluation import evaluate, evaluate_fn
 
 # Config fields named by validation errors -> the flag a command-line user typed.
@@ -141,12 +141,17 @@ def run_gail(args) -> int:
     check_run_args(args)
     env, data = _load_inputs(args)
     config = gail_config_from_args(args, env)
+    expert = demos.to_jax(data)
+    job = gail_job(config, expert, args.eval_episodes)
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    runs.check_memory(args, job, keys[:1], args.seeds, lambda fits: (
+        f"Run at most --seeds {fits} at once, or all {args.seeds} in groups with `jgail sweep` (the same flags) "
+        f"and --max-parallel {fits} (or --max-parallel auto), or fewer --num-envs per seed."))
     created = runs.prepare_run_dir(args)
     if args.resume:
         runs.check_same_config(args, config)
     with runs.removed_if_stopped_early(args, created):
         runs.write_config(args, config)
-        expert = demos.to_jax(data)
         warm = (f"a BC warm start of {config.bc.num_updates} updates (--bc-warmstart 0: GAIL alone), then "
                 if config.bc.num_updates else "")
         print(f"GAIL ({args.generator}, reward {config.reward}) on {env.name} from {data.num_episodes} expert "
@@ -154,8 +159,6 @@ def run_gail(args) -> int:
               f"x {config.batch_size} steps, in chunks of {min(args.chunk, config.num_iterations)} iterations",
               flush=True)
         started = time.time()
-        job = gail_job(config, expert, args.eval_episodes)
-        keys = jax.random.split(jax.random.key(args.seed), args.seeds)
         result = runs.drive(job, keys, args)
         states = result.state
         per_seed, greedy = _evaluate_seeds(jax.random.key(args.seed + 1), env, config.nets,
@@ -191,7 +194,8 @@ def gail_job(config, expert, eval_episodes: int) -> driver.Job:
         update=lambda state, data: gail.update(state.replace(config=config), data), data=expert,
         num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
         evaluate=lambda key, s: evaluate(key, config.env, config.nets, s.agent.params, s.obs_stats,
-                                         eval_episodes)["mean_return"])
+                                         eval_episodes)["mean_return"],
+        working_bytes=memory.working_bytes(config))
 
 
 def run_bc(args) -> int:

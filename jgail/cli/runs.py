@@ -31,7 +31,7 @@ import numpy as np
 from jgail.cli.args import UsageError
 from jgail.core.atomic_io import write_json_atomic
 from jgail.core.env import Env
-from jgail.run import driver, lock, wandb_sink
+from jgail.run import driver, lock, memory, wandb_sink
 from jgail.run.checkpoint import file_sha256
 
 CONFIG_FILE = "config.json"
@@ -268,29 +268,60 @@ def _remember_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _quiet_dropped_interrupt(default):
+    """Python reports the KeyboardInterrupt it drops in a garbage-collection callback with a
+    traceback ("Exception ignored in: ..."); a remembered Ctrl-C is not an error: say nothing."""
+    def hook(unraisable):
+        if not (issubclass(unraisable.exc_type, KeyboardInterrupt) and _interrupted.is_set()):
+            default(unraisable)
+    return hook
+
+
 @contextlib.contextmanager
 def interrupts_remembered():
     """Ctrl-C before the driver takes over raises KeyboardInterrupt as usual and is also
     remembered, so that `drive` refuses to start training after one. Python drops an exception
     raised while a garbage-collection callback runs (JAX registers one, and it runs often while
     compiling): without this, a Ctrl-C that lands there would be lost and the command would
-    train to the end. Only Python's own SIGINT handler is replaced, only in the main thread."""
+    train to the end (and Python's report of the dropped exception is silenced). Only Python's
+    own SIGINT handler is replaced, only in the main thread."""
     replace = (threading.current_thread() is threading.main_thread()
                and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     _interrupted.clear()
     previous = signal.signal(signal.SIGINT, _remember_interrupt) if replace else None
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_dropped_interrupt(previous_hook)
     try:
         yield
     finally:
         if replace:
             signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         _interrupted.clear()
+
+
+def check_memory(args, job: driver.Job, cell, seeds: int, fix: str) -> memory.Estimate:
+    """Refuse (UsageError, before anything is compiled or written) a run of `seeds` seeds (cells)
+    of `job` whose memory estimate does not fit the machine; `cell` is one seed's inputs (leading
+    axis 1) and `fix(fits)` the command's advice for a run that fits `fits` seeds at once.
+    --no-memory-check skips the refusal (the estimate is still returned)."""
+    est = memory.estimate(job, cell)
+    if getattr(args, "memory_check", True):
+        devices = 1 if jax.local_devices()[0].platform == "cpu" else len(driver.seed_devices(seeds))
+        try:
+            memory.check(est, seeds, devices)
+        except memory.DoesNotFit as err:
+            advice = fix(err.fits) if err.fits else "Not even one fits: use fewer --num-envs (or --num-steps)."
+            raise UsageError(f"{err}. {advice} (The estimate is jgail.run.memory's, made before "
+                             f"compiling; if it is wrong for this machine, --no-memory-check starts anyway.)") from None
+    return est
 
 
 def drive(job: driver.Job, keys, args, cells: tuple[int, int, int] | None = None) -> driver.Result:
     """The driver with the run flags (`cells`: see `driver.drive`); on a signal, prints how to
     resume and exits non-zero. A Ctrl-C during set-up that Python dropped (see
-    `interrupts_remembered`) stops here, before training."""
+    `interrupts_remembered`) stops here or, if it came while compiling, in the driver, before
+    training."""
     if _interrupted.is_set():
         raise KeyboardInterrupt
     sinks = []
@@ -301,7 +332,8 @@ def drive(job: driver.Job, keys, args, cells: tuple[int, int, int] | None = None
         return driver.drive(job, keys, args.out, chunk_iterations=args.chunk, checkpoint_every=args.checkpoint_every,
                             keep=args.keep, eval_every=args.eval_every, tensorboard=args.tensorboard,
                             resume=bool(args.resume), progress=args.progress,
-                            eval_key=jax.random.key(args.seed + 3), cells=cells, sinks=sinks)
+                            eval_key=jax.random.key(args.seed + 3), cells=cells, sinks=sinks,
+                            interrupted=_interrupted.is_set)
     except driver.Interrupted as stop:
         print(f"jgail {args.command}: stopped at iteration {stop.iteration} of {job.num_iterations}; the whole "
               f"state is checkpointed. Resume with:\n    jgail {args.command} --resume {args.out}", file=sys.stderr)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -40,7 +41,7 @@ from jgail.core.atomic_io import write_json_atomic
 from jgail.core.distributions import random_policy
 from jgail.data import demos
 from jgail.imitation import gail
-from jgail.run import aggregate, distributed, driver, sweep
+from jgail.run import aggregate, distributed, driver, memory, sweep
 from jgail.run.evaluation import evaluate, evaluate_fn
 
 ALIASES = {"disc.": "discriminator.", "gen.": "generator."}
@@ -51,13 +52,28 @@ def add_args(p: argparse.ArgumentParser) -> None:
     """Add the sweep-only flags (--grid, --max-parallel, --threshold, multi-process) to `p`."""
     p.add_argument("--grid", action="append", default=[], metavar="PATH=V1,V2,...",
                    help="a swept numeric setting, e.g. disc.learning_rate=1e-4,3e-4 (repeat for a cross product)")
-    p.add_argument("--max-parallel", type=int, default=None, help="at most this many cells in one vmapped call")
+    p.add_argument("--max-parallel", type=max_parallel_value, default=None, metavar="N|auto",
+                   help="at most this many cells in one vmapped call; 'auto': as many as the memory estimate "
+                        "says fit (all of them when they do)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="a seed 'reaches the expert' at this normalised score (return if the expert's is unknown)")
     g = p.add_argument_group("several processes (hosts)")
     g.add_argument("--coordinator", default=None, help="host:port of process 0 (or $JGAIL_COORDINATOR)")
     g.add_argument("--num-processes", type=int, default=None, help="(or $JGAIL_NUM_PROCESSES, or SLURM's)")
     g.add_argument("--process-id", type=int, default=None, help="(or $JGAIL_PROCESS_ID, or SLURM's)")
+
+
+def max_parallel_value(text: str):
+    """--max-parallel's value: a positive int, or "auto"."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of cells or 'auto', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def parse_grid(specs: list[str]) -> dict[str, list[float]]:
@@ -136,8 +152,15 @@ def run_sweep(args) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     num_cells = len(settings) * args.seeds
-    if args.max_parallel is not None and args.max_parallel < 1:
+    if isinstance(args.max_parallel, int) and args.max_parallel < 1:
         raise UsageError(f"--max-parallel must be >= 1, got {args.max_parallel}")
+    config = cells_config(swept, len(settings), args.seeds)
+    seed_keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    cell_keys = jnp.tile(jax.random.key_data(seed_keys), (len(settings), 1))
+    expert = demos.to_jax(data)
+    job = gail_cells_job(base, expert, args.eval_episodes, list(grid))
+    one_cell = (jax.random.wrap_key_data(cell_keys[:1]), jax.tree.map(lambda x: x[:1], config))
+    _fit_groups(args, job, one_cell, num_cells)
     groups = cell_groups(num_cells, args.max_parallel)
     devices, processes = len(jax.local_devices()), jax.process_count()
     for start, stop in groups:
@@ -156,10 +179,6 @@ def run_sweep(args) -> int:
     distributed.barrier("jgail-sweep-run-dir-ready")  # nobody writes before process 0 has checked --out
     runs.check_writable_dir(args.out)
 
-    config = cells_config(swept, len(settings), args.seeds)
-    seed_keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    cell_keys = jnp.tile(jax.random.key_data(seed_keys), (len(settings), 1))
-    expert = demos.to_jax(data)
     mine = [(start + lo, start + hi) for start, stop in groups
             for lo, hi in [distributed.share(stop - start)]]
     print(f"sweep: {len(settings)} setting(s) x {args.seeds} seeds = {num_cells} cells in {len(groups)} group(s); "
@@ -175,6 +194,39 @@ def run_sweep(args) -> int:
     if jax.process_index() == 0:
         _report(args, env, data, settings, returns, flags, time.time() - started)
     return 0
+
+
+def _fit_groups(args, job, one_cell, num_cells: int) -> None:
+    """Resolve --max-parallel auto into the largest group the memory estimate fits (on --resume:
+    the run's own, so that its groups are the same), and refuse an explicit group size, or none,
+    that does not fit, before compiling. Sets args.max_parallel (None: all cells at once)."""
+    processes = jax.process_count()
+    if args.max_parallel == "auto" and args.resume:
+        args.max_parallel = runs.load_config(args.resume)["args"].get("max_parallel")
+        if args.max_parallel == "auto":  # an interrupted start: nothing trained yet
+            args.max_parallel = None
+        else:
+            return
+    if args.max_parallel == "auto":
+        est = memory.estimate(job, one_cell)
+        available, where = memory.available_bytes()
+        devices = 1 if jax.local_devices()[0].platform == "cpu" else len(jax.local_devices())
+        fits = num_cells if available is None else memory.fitting(est, available, devices) * processes
+        if fits < 1:
+            raise UsageError(f"--max-parallel auto: not even one cell fits: a cell needs about "
+                             f"{memory.human(est.per_seed)} and the data {memory.human(est.shared)}, {where} has "
+                             f"{memory.human(available)} available; use fewer --num-envs")
+        args.max_parallel = None if fits >= num_cells else fits
+        while args.max_parallel and not _splits_over_devices(math.ceil(args.max_parallel / processes)):
+            args.max_parallel -= 1
+        print(f"sweep: --max-parallel auto: {args.max_parallel or num_cells} of {num_cells} cells per call "
+              f"(about {memory.human(est.per_seed)} per cell; {where} has {memory.human(available or 0)} "
+              f"available)", flush=True)
+        return
+    group = min(args.max_parallel or num_cells, num_cells)
+    runs.check_memory(args, job, one_cell, math.ceil(group / processes), lambda fits: (
+        f"Run the {num_cells} cells in groups: --max-parallel {fits * processes} (or --max-parallel auto), "
+        f"or use fewer --num-envs."))
 
 
 def cell_groups(num_cells: int, max_parallel: int | None) -> list[tuple[int, int]]:

@@ -16,7 +16,7 @@ from jgail.core.atomic_io import write_json_atomic
 from jgail.data import demos
 from jgail.generators import rl
 from jgail.presets import expert_config
-from jgail.run import checkpoint, driver
+from jgail.run import checkpoint, driver, memory
 from jgail.run.evaluation import evaluate
 
 AGENT_DIR = "agent"  # inside an expert's run directory: the best seed's policy (jgail.run.checkpoint)
@@ -40,6 +40,16 @@ def expert(args) -> int:
         raise UsageError(f"--target-return must be a finite number, got {target}")
     env = envs.make(args.env, **env_options(args))
     config = expert_config(env, args.total_timesteps).validate()
+    job = driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
+                     num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
+                     evaluate=lambda key, s: evaluate(key, env, config.nets, s.agent.params, s.obs_stats,
+                                                      args.eval_episodes)["mean_return"],
+                     stop_when=None if target is None else lambda metrics: reached(metrics, target),
+                     working_bytes=memory.working_bytes(config))
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    runs.check_memory(args, job, keys[:1], args.seeds,
+                      lambda fits: f"Train at most --seeds {fits} at once (the best is kept; run again with "
+                                   f"another --seed for more).")
     created = runs.prepare_run_dir(args)
     if args.resume:
         runs.check_same_config(args, config)
@@ -48,12 +58,6 @@ def expert(args) -> int:
         print(f"training a PPO expert on {env.name} ({config.num_iterations} iterations x "
               f"{config.batch_size} steps, {args.seeds} seeds in one call)...", flush=True)
         started = time.time()
-        job = driver.Job(init=lambda key, _: rl.init(key, config), update=lambda state, _: rl.update(state),
-                         num_iterations=config.num_iterations, steps_per_iteration=config.batch_size,
-                         evaluate=lambda key, s: evaluate(key, env, config.nets, s.agent.params, s.obs_stats,
-                                                          args.eval_episodes)["mean_return"],
-                         stop_when=None if target is None else lambda metrics: reached(metrics, target))
-        keys = jax.random.split(jax.random.key(args.seed), args.seeds)
         result = runs.drive(job, keys, args)
 
         def score(key, state):
