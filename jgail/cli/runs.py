@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib import metadata
 
 import jax
@@ -300,7 +301,7 @@ def interrupts_remembered():
         _interrupted.clear()
 
 
-def check_memory(args, job: driver.Job, cell, seeds: int, fix: str) -> memory.Estimate:
+def check_memory(args, job: driver.Job, cell, seeds: int, fix: Callable[[int], str]) -> memory.Estimate:
     """Refuse (UsageError, before anything is compiled or written) a run of `seeds` seeds (cells)
     of `job` whose memory estimate does not fit the machine; `cell` is one seed's inputs (leading
     axis 1) and `fix(fits)` the command's advice for a run that fits `fits` seeds at once.

@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgail.core.atomic_io import atomic_write
-from jgail.run import distributed
+from jgail.run import distributed, memory
 
 CHECKPOINT_DIR = "checkpoints"
 METRICS_LOG = "metrics.jsonl"
@@ -172,7 +172,7 @@ def save_state(manager, iteration: int, state) -> None:
     import orbax.checkpoint as ocp
 
     host = _host_copy(state)
-    need = sum(x.nbytes for x in jax.tree.leaves(host)) + CHECKPOINT_SLACK
+    need = memory.tree_bytes(host) + CHECKPOINT_SLACK
     free = shutil.disk_usage(manager.directory).free
     if free < need:  # refused before orbax writes: a write that fails midway leaves tensorstore's
         # callbacks printing "Event loop is closed" tracebacks past any filter (C++ threads)
