@@ -219,6 +219,9 @@ def test_airl_flag_runs_the_airl_preset_with_absorbing_states_unless_turned_off(
     config = gail_config_from_args(app.parse(base), env)
     assert config == presets.airl_config(env, "ppo")
     assert config.discriminator.kind == "airl" and config.discriminator.absorbing and config.reward == "airl"
+    # AIRL's own budget (issue 30: its entropy-paying reward sharpens the sampled policy slowly).
+    assert config.total_timesteps == 200_000 > presets.gail_config(env).total_timesteps == 100_000
+    assert gail_config_from_args(app.parse([*base, "--total-timesteps", "5000"]), env).total_timesteps == 5000
     assert not gail_config_from_args(app.parse([*base, "--no-absorbing"]), env).discriminator.absorbing
 
 

@@ -20,6 +20,13 @@ def mountain_car(obs):
     return _deterministic(jnp.where(velocity >= 0, 2, 0), 3)
 
 
+def mountain_car_continuous(obs):
+    """MountainCarContinuous-v0: full force in the direction of motion (energy pumping), as
+    `mountain_car`, with a Gaussian of negligible spread (std e^-5) around +-1."""
+    mean = jnp.where(obs[..., 1:2] >= 0, 1.0, -1.0)
+    return DiagGaussian(mean, jnp.full(mean.shape, -5.0))
+
+
 def acrobot(obs):
     """Torque against the first link's angular velocity (energy pumping in gymnax's sign
     convention): -82.6 mean return over 100 episodes (min -166). Torque WITH the velocity
@@ -45,7 +52,7 @@ def inverted_pendulum(obs):
     return DiagGaussian(mean, jnp.full(mean.shape, -5.0))
 
 
-SCRIPTED = {"MountainCar-v0": mountain_car, "Acrobot-v1": acrobot, "CartPole-v1": cartpole,
+SCRIPTED = {"MountainCar-v0": mountain_car, "MountainCarContinuous-v0": mountain_car_continuous, "Acrobot-v1": acrobot, "CartPole-v1": cartpole,
             "brax/inverted_pendulum": inverted_pendulum}
 
 

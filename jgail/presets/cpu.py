@@ -320,6 +320,19 @@ def gail_config(env: Env, generator: str = "ppo", total_timesteps: int | None = 
 # AIRL keeps the paper's 100x100 networks for g and h where GAIL's CartPole D is 64x64: with
 # 64x64, CartPole-200 from 1 episode gave 6/8 seeds >= 195 (mean 195.5, min 186.1), 8/8 with
 # 100x100 (benchmarks/airl.py, same seeds).
+# AIRL runs longer than GAIL on CartPole and MountainCar (issue 30). Its reward f - log pi pays the
+# learner its policy's entropy at every step (E_pi[-log pi] = H(pi)), so the sampled policy sharpens
+# slowly: over 8 PPO experts x 8 seeds from ONE episode each (benchmarks/robust_experts.py --airl),
+# CartPole-200 at GAIL's 100k steps gave 50/64 runs >= 195 with sampled actions while the GREEDY
+# policies scored 64/64 at 200: the policy's entropy was still 0.52 nats of ln 2 = 0.69 at the end
+# (GAIL's learners: near 0.3), every failing seed above 0.55, and D still told the learner apart
+# (accuracy 0.92 expert / 0.83 policy). At 200k steps: 63/64. MountainCar (4 scripted experts x 8
+# seeds, 300k): 16/32 >= 0.9 normalised (0.857-0.986 per expert), greedy worse than sampled, training
+# returns still rising and entropy still falling at the end (0.11-0.18 nats); at 600k: 32/32
+# (0.966-1.027). Acrobot: 32/32 at 300k (0.962-0.999), unchanged. Same experts and datasets
+# (--load-dir) in each pair of runs; benchmarks/results/robust_experts_airl*.md. State-only AIRL (reward transfer)
+# keeps GAIL's budget: its replayed D was tuned at 100k (8/8 transferred agents at 200).
+AIRL_TOTAL_TIMESTEPS = {"CartPole-v1": 200_000, "MountainCar-v0": 600_000}
 AIRL_LEARNING_RATE = {"MountainCar-v0": 3e-4}
 AIRL_HIDDEN_SIZES = PAPER_NETWORK.hidden_sizes
 STATE_ONLY_REPLAY_BATCHES = 64
@@ -328,8 +341,11 @@ STATE_ONLY_REPLAY_BATCHES = 64
 def airl_config(env: Env, generator: str = "ppo", total_timesteps: int | None = None,
                 state_only: bool = False) -> GAILConfig:
     """The configuration `jgail gail --airl` uses: `gail_config` with AIRL's discriminator
-    (absorbing states kept) and its reward, f - log pi. `state_only`: a reward g(s) of the
+    (absorbing states kept), its reward f - log pi and its own budget where it has one
+    (AIRL_TOTAL_TIMESTEPS). `state_only`: a reward g(s) of the
     state alone, the form that transfers to a fresh learner (`jgail.imitation.transfer`)."""
+    if total_timesteps is None and not state_only:
+        total_timesteps = AIRL_TOTAL_TIMESTEPS.get(env.name)
     config = gail_config(env, generator, total_timesteps, bc_updates=0)
     disc = config.discriminator.replace(
         kind="airl", learning_rate=AIRL_LEARNING_RATE.get(env.name, config.discriminator.learning_rate),
