@@ -271,7 +271,8 @@ def run_task(task, args):
                      "normalised_per_seed": None if score is None else score.round(3).tolist(),
                      "normalised_mean": None if score is None else float(score.mean())})
         print(f"  expert {e['expert']}: own return {e['expert_return_100']:.1f}, episode {e['episode_return']:.1f}; "
-              f"{'AIRL' if args.airl else 'GAIL'} {ok.sum()}/{ok.size} pass, mean {returns.mean():.1f} min {returns.min():.1f}"
+              f"{'AIRL' if args.airl else 'GAIL'} {ok.sum()}/{ok.size} pass, mean {returns.mean():.1f} "
+              f"min {returns.min():.1f}"
               + ("" if score is None else f", normalised {score.mean():.3f}"), flush=True)
     target = spec.get("airl_target", spec["target"]) if args.airl else spec["target"]
     return {"env": spec["env_id"], "env_options": spec["options"], "random_return": rand,
@@ -332,7 +333,8 @@ def build_table(parts, command):
                       f"random policy {p['random_return']:.1f}; expert: {info['kind']}{trained}")
         blocks.append(markdown_table(rows, list(rows[0])))
         t = p["gail_timing"]
-        blocks.append(f"{p.get('method', 'GAIL')}: {sum(x['runs'] for x in t)} runs x {p['gail_config']['env_steps_per_run']} env steps in "
+        blocks.append(f"{p.get('method', 'GAIL')}: {sum(x['runs'] for x in t)} runs x "
+                      f"{p['gail_config']['env_steps_per_run']} env steps in "
                       f"{len(t)} vmapped call(s), {sum(x['run_s'] for x in t):.0f} s run + "
                       f"{sum(x['compile_s'] for x in t):.0f} s compile; task wall time {p['wall_s']:.0f} s.")
     blocks.append(f"Command: `{command}`. Eval: mean return over {EVAL_EPISODES} episodes per run, sampled actions.")

@@ -52,7 +52,8 @@ def inverted_pendulum(obs):
     return DiagGaussian(mean, jnp.full(mean.shape, -5.0))
 
 
-SCRIPTED = {"MountainCar-v0": mountain_car, "MountainCarContinuous-v0": mountain_car_continuous, "Acrobot-v1": acrobot, "CartPole-v1": cartpole,
+SCRIPTED = {"MountainCar-v0": mountain_car, "MountainCarContinuous-v0": mountain_car_continuous,
+            "Acrobot-v1": acrobot, "CartPole-v1": cartpole,
             "brax/inverted_pendulum": inverted_pendulum}
 
 
