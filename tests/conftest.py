@@ -1,6 +1,6 @@
 """Test-session settings: one CPU device in the test process, and one compilation cache for
-the whole session, in a temporary directory (never the user's ~/.cache), shared by
-in-process commands and subprocesses."""
+the whole run, in a temporary directory (never the user's ~/.cache), shared by both xdist
+workers, in-process commands and subprocesses."""
 
 import os
 import tempfile
@@ -12,6 +12,23 @@ import pytest
 # first must not give the test process one device per core (run.cpu_devices); commands run
 # as subprocesses get the CLI's default.
 jax.config.update("jax_num_cpu_devices", 1)
+
+
+def pytest_configure(config):
+    """One compilation cache for the whole run, made before pytest-xdist starts its workers
+    (they inherit the environment), so a program one worker compiled is loaded by the other and
+    by every subprocess: most files train the same tiny CartPole configurations."""
+    if "JGAIL_COMPILE_CACHE" in os.environ or hasattr(config, "workerinput"):
+        return
+    config._jgail_cache = tempfile.TemporaryDirectory(prefix="jgail-test-cache-")
+    os.environ["JGAIL_COMPILE_CACHE"] = config._jgail_cache.name
+
+
+def pytest_unconfigure(config):
+    cache = getattr(config, "_jgail_cache", None)
+    if cache is not None:
+        del os.environ["JGAIL_COMPILE_CACHE"]
+        cache.cleanup()
 
 
 @pytest.fixture(scope="session", autouse=True)
