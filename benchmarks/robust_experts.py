@@ -348,6 +348,18 @@ def parse_value(text):
         return text
 
 
+def parse_overrides(parser, args):
+    """`--set PATH=VALUE` items -> args.set [(path, value)], the text kept in args.set_text."""
+    args.set_text = list(args.set)
+    pairs = []
+    for item in args.set:
+        path, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected PATH=VALUE")
+        pairs.append((path.strip(), parse_value(value.strip())))
+    args.set = pairs
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=list(TASKS), action="append", help="run only these tasks (repeatable)")
@@ -371,14 +383,7 @@ def parse_args(argv):
     parser.add_argument("--load-dir", default=None, help="reuse the experts and datasets saved by --save-dir")
     parser.add_argument("--pick", type=int, nargs="+", default=None, help="with --load-dir: only these experts")
     args = parser.parse_args(argv)
-    args.set_text = list(args.set)
-    pairs = []
-    for item in args.set:
-        path, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set {item!r}: expected PATH=VALUE")
-        pairs.append((path.strip(), parse_value(value.strip())))
-    args.set = pairs
+    parse_overrides(parser, args)
     if args.quick:
         args.seeds, args.experts, args.expert_seeds = 2, 2, 1
         args.expert_timesteps, args.gail_timesteps, args.collect_episodes = 8192, 8192, 8

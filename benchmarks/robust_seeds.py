@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
-from benchmarks.robust_experts import config_summary, expert_policy, parse_value, train_ppo_experts
+from benchmarks.robust_experts import config_summary, expert_policy, parse_overrides, train_ppo_experts
 from jgail import demos, envs, evaluation, gail, presets, scripted
 from jgail.core.distributions import random_policy
 from jgail.run.sweep import _replace_path
@@ -141,14 +141,7 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short training")
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
-    args.set_text = list(args.set)
-    pairs = []
-    for item in args.set:
-        path, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set {item!r}: expected PATH=VALUE")
-        pairs.append((path.strip(), parse_value(value.strip())))
-    args.set = pairs
+    parse_overrides(parser, args)
     if args.quick:
         args.seeds, args.expert_seeds, args.episodes = 2, 1, 2
         args.expert_timesteps, args.gail_timesteps = 8192, 8192
