@@ -33,15 +33,8 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def session_compile_cache():
-    if "JGAIL_COMPILE_CACHE" in os.environ:  # the caller chose (e.g. "" to test uncached)
-        yield os.environ["JGAIL_COMPILE_CACHE"]
-        return
-    with tempfile.TemporaryDirectory(prefix="jgail-test-cache-") as cache:
-        os.environ["JGAIL_COMPILE_CACHE"] = cache
-        try:
-            yield cache
-        finally:
-            del os.environ["JGAIL_COMPILE_CACHE"]
+    """The run's cache directory: pytest_configure's, or the caller's (e.g. "" to test uncached)."""
+    return os.environ["JGAIL_COMPILE_CACHE"]
 
 
 @pytest.fixture
