@@ -41,7 +41,14 @@ import jax
 import numpy as np
 
 from benchmarks import gail_classic as classic
-from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
+from benchmarks.common import (
+    compile_and_run,
+    earlier_results,
+    markdown_table,
+    sanitize,
+    variance_columns,
+    write_results,
+)
 from jgail import demos, envs, presets, rl
 from jgail.imitation import transfer
 
@@ -200,16 +207,19 @@ def transfer_pendulum_part(args):
 
 def build_table(parts: dict) -> str:
     rows = []
-    for part in parts.values():
+    for name, part in parts.items():
         for r in part["rows"]:
             score = r.get("normalised_score_mean")
             rows.append({"row": r["row"], "seeds": r["seeds"], "expert episodes": r["num_episodes"],
                          "env steps / seed": r["env_steps_per_seed"],
                          "eval return, mean (min)": f"{r['eval_mean']:.1f} ({r['eval_min']:.1f})",
                          "normalised": "-" if score is None else f"{score:.3f}",
-                         "seeds passing": f"{r['seeds_passing']}/{r['seeds']}", "run s": f"{r['run_s']:.0f}"})
+                         "seeds passing": f"{r['seeds_passing']}/{r['seeds']}",
+                         # normalised (random 0, expert 1), CartPole's rows too
+                         **variance_columns(classic.per_seed_scores(parts, name, r), SCORE_THRESHOLD, digits=3),
+                         "run s": f"{r['run_s']:.0f}"})
     return markdown_table(rows, ["row", "seeds", "expert episodes", "env steps / seed", "eval return, mean (min)",
-                                 "normalised", "seeds passing", "run s"])
+                                 "normalised", "seeds passing", "worst seed", "seeds >= 0.9", "run s"])
 
 
 def parse_args(argv):

@@ -140,6 +140,26 @@ def sanitize(obj):
     return obj
 
 
+def normalised(returns, random_return: float, expert_return: float) -> np.ndarray:
+    """Scores of evaluation returns: the random policy 0, the expert 1."""
+    return (np.asarray(returns, float) - random_return) / (expert_return - random_return)
+
+
+def variance_columns(normalised_per_seed, threshold: float = 0.9, digits: int = 2) -> dict:
+    """Luck does not hide in a mean: the table cells beside a row's mean over seeds, from its
+    per-seed normalised scores (random 0, expert 1). "worst seed": the lowest score; "seeds >=
+    0.9": how many seeds reach `threshold`, as "k/n". A seed without a score (None, NaN)
+    counts as not reaching it and makes the worst "nan". Both cells are "-" when the row has
+    no per-seed scores (None or empty)."""
+    label = f"seeds >= {threshold:g}"
+    values = [] if normalised_per_seed is None else np.asarray(normalised_per_seed, dtype=object).ravel()
+    if len(values) == 0:
+        return {"worst seed": "-", label: "-"}
+    scores = np.array([np.nan if x is None else float(x) for x in values], float)
+    worst = float(np.min(scores))  # NaN if any seed has none
+    return {"worst seed": f"{worst:.{digits}f}", label: f"{int(np.sum(scores >= threshold))}/{scores.size}"}
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     def fmt(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)

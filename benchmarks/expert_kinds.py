@@ -43,7 +43,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
+from benchmarks.common import (
+    compile_and_run,
+    earlier_results,
+    markdown_table,
+    sanitize,
+    variance_columns,
+    write_results,
+)
 from benchmarks.robust_experts import train_ppo_experts
 from jgail import demos, envs, evaluation, gail, presets
 from jgail.core.distributions import Categorical, random_policy
@@ -165,8 +172,9 @@ def build_table(parts, command):
                       + ("yes" if p["meets_target"] else "NO"))
         rows = [{"kind": r["kind"], "expert": r["expert"], "expert's return (100 ep.)": f"{r['expert_return_100']:.1f}",
                  "demo (length)": f"{r['episode_return']:.0f} ({r['episode_length']})",
-                 "normalised mean": f"{r['normalised_mean']:.3f}", "worst seed": f"{r['worst_seed']:.3f}",
-                 "seeds >= 0.9": f"{r['fraction_ge_0_9']:.2f}", "met": "yes" if r["meets_target"] else "NO",
+                 "normalised mean": f"{r['normalised_mean']:.3f}",
+                 **variance_columns(r["normalised_per_seed"], SCORE_THRESHOLD, 3),
+                 "met": "yes" if r["meets_target"] else "NO",
                  "entropy first -> last": f"{r['diagnostics']['entropy_first']:.3f} -> "
                                           f"{r['diagnostics']['entropy_last']:.3f}",
                  "D acc. expert / policy, first -> last": (
@@ -176,11 +184,13 @@ def build_table(parts, command):
                      f"{r['diagnostics']['disc_policy_accuracy_last']:.2f}"),
                  "reward first -> last": f"{r['diagnostics']['reward_mean_first']:.2f} -> "
                                          f"{r['diagnostics']['reward_mean_last']:.2f}",
-                 "train return first": f"{r['diagnostics']['episode_return_first']:.0f}"}
+                 "train return first": f"{float(r['diagnostics']['episode_return_first'] or 'nan'):.0f}"}
                 for r in p["rows"]]
         kinds = [{"kind": k, "experts x seeds": f"{v['experts']} x {p['seeds']}",
-                  "normalised mean": f"{v['normalised_mean']:.3f}", "worst seed": f"{v['worst_seed']:.3f}",
-                  "seeds >= 0.9": f"{v['fraction_ge_0_9']:.2f}", "met": "yes" if v["meets_target"] else "NO"}
+                  "normalised mean": f"{v['normalised_mean']:.3f}",
+                  **variance_columns([x for r in p["rows"] if r["kind"] == k for x in r["normalised_per_seed"]],
+                                     SCORE_THRESHOLD, 3),
+                  "met": "yes" if v["meets_target"] else "NO"}
                  for k, v in p["by_kind"].items()]
         blocks.append(markdown_table(kinds, list(kinds[0])))
         blocks.append(markdown_table(rows, list(rows[0])))

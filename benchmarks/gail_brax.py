@@ -33,7 +33,15 @@ import jax
 import numpy as np
 import scipy.stats
 
-from benchmarks.common import RESULTS_DIR, compile_and_run, earlier_results, markdown_table, stamp, write_results
+from benchmarks.common import (
+    RESULTS_DIR,
+    compile_and_run,
+    earlier_results,
+    markdown_table,
+    stamp,
+    variance_columns,
+    write_results,
+)
 from jgail import bc, checkpoint, demos, envs, evaluation, gail, presets, rl
 from jgail.core.atomic_io import atomic_write, write_json_atomic
 from jgail.core.distributions import random_policy
@@ -271,10 +279,7 @@ def build_table(budget_name: str, tasks: dict, budget: Budget) -> str:
                 "expert": f"{result['expert_return']:.0f}", "random": f"{result['random_return']:.0f}",
                 "return (mean)": f"{r['eval_mean']:.0f}", "episode length": f"{r['eval_mean_length']:.0f}",
                 "normalised (95% CI)": f"{r['normalised_mean']:.2f} ({lo:.2f}..{hi:.2f})",
-                # luck does not hide in a mean: the worst seed and the share of seeds >= 0.9 beside it
-                "worst seed": f"{min(r['normalised_per_seed']):.2f}" if r.get("normalised_per_seed") else "-",
-                "seeds >= 0.9": (f"{sum(x >= 0.9 for x in r['normalised_per_seed'])}/{len(r['normalised_per_seed'])}"
-                                 if r.get("normalised_per_seed") else "-"),
+                **variance_columns(r.get("normalised_per_seed")),  # the worst seed, seeds >= 0.9
                 "env steps/seed": f"{r['env_steps_per_seed'] / 1e6:.2f}M" if r["env_steps_per_seed"] else "-",
                 "wall s (compile s)": f"{r['run_s']:.0f} ({r['compile_s']:.0f})", "device": device})
     missing = [t.env for t in budget.tasks if t.env not in tasks]

@@ -39,8 +39,10 @@ from benchmarks.common import (
     compile_and_run,
     earlier_results,
     markdown_table,
+    normalised,
     sanitize,
     steps_to_threshold,
+    variance_columns,
     write_results,
 )
 from jgail import bc, demos, envs, evaluation, gail, presets, rl, scripted
@@ -362,6 +364,22 @@ def fmt_s(v):
     return "never" if v is None else f"{v:.1f}"
 
 
+def per_seed_scores(parts: dict, part: str, row: dict):
+    """A row's normalised score per seed (random 0, expert 1): its own, or else from its returns
+    with its part's random and expert returns (CartPole's expert: its 100-episode mean; the trpo
+    part has the cartpole part's random return); None without them."""
+    if row.get("normalised_score_per_seed") is not None:
+        return row["normalised_score_per_seed"]
+    result = parts[part]
+    rand = result.get("random_return", parts.get("cartpole", {}).get("random_return"))
+    expert = result.get("expert_return")
+    if expert is None and isinstance(result.get("expert"), dict):
+        expert = result["expert"].get("eval_mean_100_episodes")
+    if rand is None or expert is None or row.get("eval_per_seed") is None:
+        return None
+    return normalised(row["eval_per_seed"], rand, expert).tolist()
+
+
 def build_table(parts: dict) -> str:
     main_rows, notes = [], []
     for part in ("cartpole", "trpo", "acrobot", "mountaincar"):
@@ -381,6 +399,7 @@ def build_table(parts: dict) -> str:
                 "eval mean±std [min] (sampled)": f"{r['eval_mean']:.1f}±{r['eval_std']:.1f} [{r['eval_min']:.0f}]",
                 "norm. score": f"{r['normalised_score_mean']:.3f}" if scored else "",
                 "seeds passing": f"{r['seeds_passing']}/{r['seeds']} {target}",
+                **variance_columns(per_seed_scores(parts, part, r), SCORE_THRESHOLD, digits=3),
                 "greedy mean (extra)": f"{r['greedy_eval_mean (extra)']:.1f}",
                 "env steps/seed": f"{r['env_steps_per_seed'] / 1000:g}k" if r["env_steps_per_seed"] else "-",
                 "median steps to thr. (1 iter / 10 iter)": (
@@ -420,7 +439,8 @@ def build_table(parts: dict) -> str:
             "Steps to threshold: first iteration whose training-time mean episode return reaches 195 "
             "(CartPole) or the return of normalised score 0.9, median over seeds with 'never' counted as "
             "infinite (1 iter, and a 10-iteration window); wall s = the vmapped all-seed call's run time "
-            "up to that iteration. µs/env step = run time / (seeds x env steps).\n\n"
+            "up to that iteration. µs/env step = run time / (seeds x env steps). Worst seed and seeds >= "
+            "0.9: normalised (random 0, expert 1; CartPole's expert: its 100-episode mean).\n\n"
             "Reward forms: " + "; ".join(f"`{k}`: {v}" for k, v in REWARD_WHY.items()) + ". "
             "On CartPole the expert's episodes are all truncated at 200 (never terminated), so the "
             "absorbing state only ever appears in policy data.")

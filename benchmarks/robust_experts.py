@@ -47,7 +47,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
+from benchmarks.common import (
+    compile_and_run,
+    earlier_results,
+    markdown_table,
+    normalised,
+    sanitize,
+    variance_columns,
+    write_results,
+)
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.cli import training
 from jgail.core.distributions import random_policy
@@ -302,6 +310,14 @@ def config_summary(config):
 
 # ---------------------------------------------------------------- report
 
+def run_scores(part, row):
+    """One expert's runs' normalised scores (random 0, the expert's own 100-episode mean 1): the
+    row's own, or from its returns where the criterion is a return (CartPole)."""
+    if row.get("normalised_per_seed") is not None:
+        return row["normalised_per_seed"]
+    return normalised(row["eval_per_seed"], part["random_return"], row["expert_return_100"]).tolist()
+
+
 def build_table(parts, command):
     overridden = any(p["overrides"] for p in parts.values())
     method = "/".join(sorted({p.get("method", "GAIL") for p in parts.values()}))
@@ -312,7 +328,9 @@ def build_table(parts, command):
         summary.append({"task": task, "experts x seeds": f"{len(p['rows'])} x {p['seeds_per_expert']}",
                         "criterion": p["criterion"], "runs passing": f"{p['runs_passing']}/{p['runs']}",
                         "fraction": f"{p['fraction_passing']:.3f}", "target": f">= {p['target_fraction']:.3f}",
-                        "met": "yes" if p["meets_target"] else "NO", "wall s": f"{p['wall_s']:.0f}",
+                        "met": "yes" if p["meets_target"] else "NO",
+                        **variance_columns([x for r in p["rows"] for x in run_scores(p, r)], SCORE_THRESHOLD, 3),
+                        "wall s": f"{p['wall_s']:.0f}",
                         "overrides": ", ".join(p["overrides"]) or "none (CLI defaults)"})
     blocks.append(markdown_table(summary, list(summary[0])))
     for task, p in parts.items():
@@ -322,6 +340,7 @@ def build_table(parts, command):
                  "runs passing": f"{r['runs_passing']}/{r['runs']}",
                  f"{p.get('method', 'GAIL')} eval mean [min]": f"{r['eval_mean']:.1f} [{r['eval_min']:.1f}]",
                  "normalised mean": f"{r['normalised_mean']:.3f}" if scored else "-",
+                 **variance_columns(run_scores(p, r), SCORE_THRESHOLD, 3),
                  "per seed": " ".join(f"{x:.0f}" for x in r["eval_per_seed"])} for r in p["rows"]]
         info = p["expert_info"]
         trained = ""
@@ -337,7 +356,9 @@ def build_table(parts, command):
                       f"{p['gail_config']['env_steps_per_run']} env steps in "
                       f"{len(t)} vmapped call(s), {sum(x['run_s'] for x in t):.0f} s run + "
                       f"{sum(x['compile_s'] for x in t):.0f} s compile; task wall time {p['wall_s']:.0f} s.")
-    blocks.append(f"Command: `{command}`. Eval: mean return over {EVAL_EPISODES} episodes per run, sampled actions.")
+    blocks.append(f"Command: `{command}`. Eval: mean return over {EVAL_EPISODES} episodes per run, sampled actions. "
+                  f"Worst seed and seeds >= {SCORE_THRESHOLD}: normalised, random 0 and the expert's own "
+                  "100-episode mean 1 (CartPole's too, beside its return criterion).")
     return "\n\n".join(blocks)
 
 

@@ -1,12 +1,14 @@
-"""The brax results table shows each row's worst seed and share of seeds >= 0.9 beside the
-mean (luck does not hide in an average), computed from the row's per-seed scores."""
+"""The benchmark tables show each row's worst seed and share of seeds >= 0.9 beside the mean
+(luck does not hide in an average), computed from the row's per-seed scores
+(`benchmarks.common.variance_columns`, shared by every table)."""
 
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from benchmarks import gail_brax  # noqa: E402
+from benchmarks import gail_brax, gail_classic  # noqa: E402
+from benchmarks.common import variance_columns  # noqa: E402
 
 
 def test_the_brax_table_gives_each_rows_worst_seed_and_share_of_seeds_at_0_9():
@@ -25,3 +27,16 @@ def test_the_brax_table_gives_each_rows_worst_seed_and_share_of_seeds_at_0_9():
     assert gail[worst] == f"{min(per_seed):.2f}" == "0.62"
     assert gail[share] == f"{expected_share}/5" == "3/5"
     assert bc[worst] == bc[share] == "-"
+
+
+def test_the_variance_columns_count_seeds_at_0_9_and_a_seed_without_a_score_does_not_pass():
+    assert variance_columns([0.95, 0.62, 0.91], digits=3) == {"worst seed": "0.620", "seeds >= 0.9": "2/3"}
+    assert variance_columns([0.95, None]) == {"worst seed": "nan", "seeds >= 0.9": "1/2"}
+    assert variance_columns(None) == variance_columns([]) == {"worst seed": "-", "seeds >= 0.9": "-"}
+
+
+def test_a_cartpole_row_is_normalised_from_its_returns_with_its_results_random_and_expert_returns():
+    parts = {"cartpole": {"random_return": 20.0, "expert": {"eval_mean_100_episodes": 200.0}, "rows": []},
+             "trpo": {"expert": {"eval_mean_100_episodes": 200.0}, "rows": []}}  # trpo: the cartpole part's random
+    assert gail_classic.per_seed_scores(parts, "trpo", {"eval_per_seed": [200.0, 155.0]}) == [1.0, 0.75]
+    assert gail_classic.per_seed_scores(parts, "trpo", {"normalised_score_per_seed": [0.5]}) == [0.5]
