@@ -7,7 +7,8 @@ What the command line does, per task, measured in one program:
   expert   pendulum: `jgail expert` (presets.expert_config, 4 PPO seeds from key(0), the best by
            a 100-episode evaluation kept, as benchmarks/robust_experts.py); mountaincar_continuous:
            the scripted controller (jgail/data/scripted.py, full force with the motion).
-  collect  `jgail collect --episodes 10` (key(0), the CLI's default --seed).
+  collect  `jgail collect --episodes 10` (key(0), the CLI's default --seed); mountaincar_continuous:
+           `jgail collect --scripted --env MountainCarContinuous-v0 --episodes 10`.
   gail     `jgail gail --seeds 16` with presets.gail_config (the CLI defaults): all seeds in ONE
            vmapped call, the demonstrations shared (in_axes None).
   eval     100 episodes per seed, actions sampled (the policy as trained).

@@ -132,3 +132,22 @@ def test_missing_inputs_are_clear_errors(capsys, tmp_path):
     code, err = _error(capsys, ["collect", "--expert", str(tmp_path / "nope"), "--episodes", "2",
                                 "--out", str(tmp_path / "d.npz")])
     assert code == 2 and "nope" in err
+
+
+def test_collect_scripted_writes_the_hand_written_controllers_episodes(capsys, tmp_path, monkeypatch):
+    # issue 30: the MountainCarContinuous row's expert, from the command line. Its controller reaches
+    # the goal (+100, less 0.1 per step of full force) in every episode.
+    out = str(tmp_path / "mcc.npz")
+    assert cli.main(["collect", "--scripted", "--env", "MountainCarContinuous-v0", "--episodes", "3",
+                     "--out", out]) == 0
+    data = demos.load(out)
+    assert data.num_episodes == 3 and data.metadata["expert"]["kind"] == "scripted"
+    assert np.all(np.asarray(data.episode_returns) > 75), data.episode_returns
+    monkeypatch.setattr(demos, "collect", lambda *a, **k: pytest.fail("rolled out before refusing"))
+    code, err = _error(capsys, ["collect", "--scripted", "--env", "Pendulum-v1", "--episodes", "2",
+                                "--out", str(tmp_path / "p.npz")])
+    assert code == 2 and "no scripted expert for --env Pendulum-v1" in err and "MountainCarContinuous-v0" in err
+    code, err = _error(capsys, ["collect", "--scripted", "--episodes", "2", "--out", str(tmp_path / "p.npz")])
+    assert code == 2 and "--scripted needs --env" in err
+    code, err = _error(capsys, ["collect", "--scripted", "--env", "MountainCar-v0", "--out", str(tmp_path / "p")])
+    assert code == 2 and "--episodes is required with --scripted" in err

@@ -56,8 +56,11 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--expert", help="directory written by `jgail expert`")
     source.add_argument("--from-minari", metavar="DATASET_ID_OR_PATH",
                         help="import a Minari dataset instead (with --env; pip install -e '.[minari]')")
+    source.add_argument("--scripted", action="store_true",
+                        help="roll out jgail's scripted controller for --env (jgail.scripted: MountainCar-v0, "
+                             "MountainCarContinuous-v0, Acrobot-v1, CartPole-v1, brax/inverted_pendulum)")
     add_env_args(p, required=False)
-    p.add_argument("--episodes", type=int, default=None, help="episodes to roll out (with --expert)")
+    p.add_argument("--episodes", type=int, default=None, help="episodes to roll out (with --expert or --scripted)")
     p.add_argument("--min-return", type=float, default=None, help="keep only episodes with return >= R")
     p.add_argument("--keep-first", type=int, default=None, help="then keep only the first K episodes")
     p.add_argument("--out", required=True, help="dataset file (.npz is added if missing)")

@@ -19,13 +19,16 @@ from jgail.data import demos
 
 
 def collect(args) -> int:
-    """The `collect` runner: import with --from-minari, otherwise roll out --expert."""
+    """The `collect` runner: import with --from-minari, roll out the scripted controller for --env
+    with --scripted, otherwise roll out --expert."""
     if getattr(args, "from_minari", None) is None:
-        if getattr(args, "env", None) is not None:
-            raise UsageError("--env is for --from-minari; an expert's environment comes from its checkpoint")
+        source = "--scripted" if getattr(args, "scripted", False) else "--expert"
+        if source == "--expert" and getattr(args, "env", None) is not None:
+            raise UsageError("--env is for --from-minari and --scripted; an expert's environment comes from its "
+                             "checkpoint")
         if args.episodes is None:
-            raise UsageError("--episodes is required with --expert: how many episodes to roll out")
-        return training.collect(args)
+            raise UsageError(f"--episodes is required with {source}: how many episodes to roll out")
+        return training.collect_scripted(args) if source == "--scripted" else training.collect(args)
     return import_minari(args)
 
 

@@ -13,7 +13,7 @@ from jgail import envs
 from jgail.cli import runs
 from jgail.cli.args import UsageError, check_run_args, env_options, require
 from jgail.core.atomic_io import write_json_atomic
-from jgail.data import demos
+from jgail.data import demos, scripted
 from jgail.generators import rl
 from jgail.presets import expert_config
 from jgail.run import checkpoint, driver, memory
@@ -132,6 +132,31 @@ def collect(args) -> int:
     policy = lambda obs: nets.dist(params, obs_stats, obs)
     expert_info = {"kind": "ppo", "path": os.path.abspath(args.expert)}
     data = demos.collect(jax.random.key(args.seed), env, policy, args.episodes, expert=expert_info)
+    return _filter_and_save(args, data, out)
+
+
+def collect_scripted(args) -> int:
+    """`jgail collect --scripted --env ID`: roll out jgail's hand-written controller for --env
+    (`jgail.scripted`) for --episodes episodes, filter them and write the dataset to --out. Returns 0."""
+    _positive_int("episodes", args.episodes)
+    if args.keep_first is not None:
+        _positive_int("keep-first", args.keep_first)
+    if args.env is None:
+        raise UsageError(f"--scripted needs --env: one of {', '.join(sorted(scripted.SCRIPTED))}")
+    if args.env not in scripted.SCRIPTED:
+        raise UsageError(f"no scripted expert for --env {args.env}; there are scripted experts for "
+                         f"{', '.join(sorted(scripted.SCRIPTED))} (or train one with `jgail expert --env "
+                         f"{args.env}` and collect with --expert)")
+    env = envs.make(args.env, **env_options(args))
+    out = _dataset_path(args)
+    expert_info = {"kind": "scripted", "name": f"jgail.scripted.scripted_policy({args.env!r})"}
+    data = demos.collect(jax.random.key(args.seed), env, scripted.scripted_policy(args.env), args.episodes,
+                         expert=expert_info)
+    return _filter_and_save(args, data, out)
+
+
+def _filter_and_save(args, data, out) -> int:
+    """Keep the episodes --min-return and --keep-first select, write them atomically to `out`, say so."""
     total = data.num_episodes
     data = demos.filter_episodes(data, min_return=args.min_return, first_k=args.keep_first)
     path = demos.save(data, out)
