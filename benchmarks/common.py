@@ -191,6 +191,25 @@ def earlier_results(name: str, key: str, only, out_dir: str | None = None) -> di
         return json.load(f).get(key, {})
 
 
+def run_parts(script: str, argv, args, names, run, build_table) -> int:
+    """The main loop of a benchmark made of parts (tasks, caps): run `run(part, args)` for each
+    part --only selects (all of `names` without it), keep the parts of the results file it does not
+    redo, stamp each new part with its time and command (`script` and `argv`, the script's own
+    arguments; None: sys.argv), then print `build_table(parts, command)` and write
+    <args.name>.{json,md} under args.out_dir. Returns 0."""
+    parts = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
+    for part in args.only or list(names):
+        parts[part] = run(part, args)
+        parts[part]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        parts[part]["command"] = COMMAND or " ".join(["python", script]
+                                                     + list(sys.argv[1:] if argv is None else argv))
+    parts = {p: parts[p] for p in names if p in parts}
+    table = build_table(parts, "; ".join(sorted({p["command"] for p in parts.values()})))
+    print(table)
+    print(f"\nwrote {write_results(args.name, {'parts': sanitize(parts)}, table, args.out_dir)}")
+    return 0
+
+
 def steps_to_threshold(curves, batch_size: int, threshold: float, window: int = 10) -> list:
     """Per seed: env steps until the training return, averaged over the last `window`
     iterations (episodes that ended in them), first reaches `threshold`; None if never.

@@ -45,11 +45,8 @@ import numpy as np
 from benchmarks import common
 from benchmarks.common import (
     compile_and_run,
-    earlier_results,
     markdown_table,
-    sanitize,
     variance_columns,
-    write_results,
 )
 from benchmarks.robust_experts import train_ppo_experts
 from jgail import demos, envs, evaluation, gail, presets
@@ -229,20 +226,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    parts = earlier_results(args.name, "parts", args.only, args.out_dir)
-    for cap in args.only or list(CAPS):
-        parts[cap] = run_cap(cap, args)
-        parts[cap]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        parts[cap]["command"] = common.COMMAND or " ".join(["python", "benchmarks/expert_kinds.py"]
-                                                           + list(sys.argv[1:] if argv is None else argv))
-    parts = {c: parts[c] for c in CAPS if c in parts}
-    command = "; ".join(sorted({p["command"] for p in parts.values()}))
-    table = build_table(parts, command)
-    print(table)
-    out = write_results(args.name, {"parts": sanitize(parts)}, table, args.out_dir)
-    print(f"\nwrote {out}")
-    return 0
+    return common.run_parts("benchmarks/expert_kinds.py", argv, parse_args(argv), CAPS, run_cap, build_table)
 
 
 if __name__ == "__main__":

@@ -49,12 +49,10 @@ import numpy as np
 from benchmarks import common
 from benchmarks.common import (
     compile_and_run,
-    earlier_results,
     markdown_table,
     normalised,
     sanitize,
     variance_columns,
-    write_results,
 )
 from jgail import demos, envs, evaluation, gail, presets, rl, scripted
 from jgail.cli import training
@@ -415,21 +413,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    tasks = args.only or list(TASKS)
-    parts = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
-    for task in tasks:
-        parts[task] = run_task(task, args)
-        parts[task]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        parts[task]["command"] = common.COMMAND or " ".join(["python", "benchmarks/robust_experts.py"]
-                                                             + list(sys.argv[1:] if argv is None else argv))
-    parts = {t: parts[t] for t in TASKS if t in parts}
-    command = "; ".join(sorted({p["command"] for p in parts.values()}))
-    table = build_table(parts, command)
-    print(table)
-    out = write_results(args.name, {"parts": sanitize(parts)}, table, args.out_dir)
-    print(f"\nwrote {out}")
-    return 0
+    return common.run_parts("benchmarks/robust_experts.py", argv, parse_args(argv), TASKS, run_task, build_table)
 
 
 if __name__ == "__main__":

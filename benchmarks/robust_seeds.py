@@ -34,7 +34,7 @@ import jax
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import compile_and_run, earlier_results, markdown_table, sanitize, write_results
+from benchmarks.common import compile_and_run, markdown_table
 from benchmarks.robust_experts import config_summary, expert_policy, parse_overrides, train_ppo_experts
 from jgail import demos, envs, evaluation, gail, presets, scripted
 from jgail.core.distributions import random_policy
@@ -103,6 +103,11 @@ def run_task(task, args):
     return result
 
 
+def _whole(x) -> str:
+    """`x` rounded, or "-" where no episode ended in the window: NaN, or None once through the JSON (--only)."""
+    return "-" if x is None or np.isnan(x) else f"{x:.0f}"
+
+
 def build_table(parts, command):
     rows = []
     for task, p in parts.items():
@@ -121,7 +126,7 @@ def build_table(parts, command):
     for task, p in parts.items():
         lines.append(f"- {task}: normalised per seed {' '.join(f'{x:.2f}' for x in p['normalised_per_seed'])}; "
                      f"training episode length (last 10 iterations) per seed "
-                     f"{' '.join(f'{x:.0f}' for x in p['train_episode_length_last10_per_seed'])}")
+                     f"{' '.join(_whole(x) for x in p['train_episode_length_last10_per_seed'])}")
     lines.append(f"Targets (issue 30): >= {FRACTION_TARGET * 16:.0f} of 16 seeds >= {PASS_SCORE} and a mean >= "
                  f"{MEAN_TARGET}. Command: `{command}`. Eval: {EVAL_EPISODES} episodes per seed, sampled actions.")
     return "\n\n".join(lines)
@@ -153,18 +158,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    parts = earlier_results(args.name, "parts", args.only, args.out_dir)  # --only: keep the rest
-    for task in args.only or list(TASKS):
-        parts[task] = run_task(task, args)
-        parts[task]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        parts[task]["command"] = common.COMMAND or " ".join(["python", "benchmarks/robust_seeds.py"]
-                                                             + list(sys.argv[1:] if argv is None else argv))
-    parts = {t: parts[t] for t in TASKS if t in parts}
-    table = build_table(parts, "; ".join(sorted({p["command"] for p in parts.values()})))
-    print(table)
-    print(f"\nwrote {write_results(args.name, {'parts': sanitize(parts)}, table, args.out_dir)}")
-    return 0
+    return common.run_parts("benchmarks/robust_seeds.py", argv, parse_args(argv), TASKS, run_task, build_table)
 
 
 if __name__ == "__main__":
