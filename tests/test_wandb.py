@@ -4,8 +4,10 @@ config and summary.json as its summary; bad uses are refused before anything com
 
 import glob
 import json
+import os
 import struct
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -43,11 +45,24 @@ def _records(path):
             yield record
 
 
+def _settled(path, timeout_s=30.0):
+    """Wait until wandb's service, a separate process that may still be flushing after `finish`
+    on a loaded machine, has left the run file unchanged for a second (CI once read it mid-write)."""
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        size = os.path.getsize(path)
+        if size == last:
+            return path
+        last = size
+        time.sleep(1.0)
+    return path
+
+
 def _read_offline_run(run_dir):
     files = glob.glob(str(run_dir / "wandb" / "offline-run-*" / "run-*.wandb"))
     assert len(files) == 1, files
     config, history, summary = {}, {}, {}
-    for record in _records(files[0]):
+    for record in _records(_settled(files[0])):
         kind = record.WhichOneof("record_type")
         if kind == "run":
             config.update({u.key: json.loads(u.value_json) for u in record.run.config.update})
