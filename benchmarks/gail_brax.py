@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -166,6 +167,19 @@ def summarise(returns, expert_return, rand) -> dict:
             "normalised_per_seed": scores.tolist()}
 
 
+def training_curve(curves, steps_per_seed: int, points: int = 20) -> dict:
+    """The training episode return (the env's reward, sampled actions) per seed at `points` even
+    steps through training, each the mean over its window of iterations: how far along a budget
+    the learner got, so a longer or shorter budget can be judged from one run."""
+    curves = np.asarray(curves, dtype=float)
+    windows = np.array_split(np.arange(curves.shape[1]), min(points, curves.shape[1]))
+    with warnings.catch_warnings():  # a window with no finished episode is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = [np.nanmean(curves[:, w], axis=1) for w in windows]
+    return {"env_steps": [int((w[-1] + 1) * steps_per_seed / curves.shape[1]) for w in windows],
+            "per_seed": np.asarray(means).T.tolist()}
+
+
 def gail_row(args, env, generator, expert, steps, num_envs=None, budget="cpu"):
     config = presets.gail_config(env, generator, steps, bc_updates=args.bc_warmstart, budget=budget)
     if num_envs:  # an accelerator runs many more envs per seed than the CPU-tuned preset
@@ -187,6 +201,7 @@ def gail_row(args, env, generator, expert, steps, num_envs=None, budget="cpu"):
         "compile_s": compile_s, "run_s": run_s,
         "env_steps_per_s (all seeds)": steps_per_seed * args.seeds / run_s,
         "train_return_last_10_iterations": np.nanmean(np.asarray(curves)[:, -10:], axis=1).tolist(),
+        "train_return_curve": training_curve(curves, steps_per_seed),
         "bc_warmstart_updates": config.bc.num_updates,
         "config": {"generator": repr(config.generator), "discriminator": repr(config.discriminator),
                    "reward": config.reward, "num_envs": config.num_envs, "num_steps": config.num_steps,
