@@ -184,6 +184,10 @@ def gail_row(args, env, generator, expert, steps, num_envs=None, budget="cpu"):
     config = presets.gail_config(env, generator, steps, bc_updates=args.bc_warmstart, budget=budget)
     if num_envs:  # an accelerator runs many more envs per seed than the CPU-tuned preset
         config = config.replace(num_envs=num_envs).validate()
+    if args.ppo_epochs:  # tuning overrides (checked against the generators in main)
+        config = config.replace(generator=config.generator.replace(num_epochs=args.ppo_epochs)).validate()
+    if args.disc_updates:
+        config = config.replace(discriminator=config.discriminator.replace(num_updates=args.disc_updates)).validate()
     nets = config.nets
 
     def train_and_evaluate(key, expert):
@@ -346,6 +350,10 @@ def parse_args(argv):
     parser.add_argument("--no-bc", action="store_true", help="skip the BC rows")
     parser.add_argument("--bc-warmstart", type=int, default=None, metavar="N",
                         help="GAIL starts from a policy cloned with N BC updates (default: the preset's)")
+    parser.add_argument("--ppo-epochs", type=int, default=None, metavar="N",
+                        help="override GAIL-PPO's epochs per iteration (to tune; GAIL-PPO rows only)")
+    parser.add_argument("--disc-updates", type=int, default=None, metavar="N",
+                        help="override the discriminator's updates per iteration (to tune)")
     parser.add_argument("--name", default="gail_brax", help="results file name (use another with overrides)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expert-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "jgail",
@@ -359,6 +367,16 @@ def parse_args(argv):
                         help="train nothing: merge these results files (parts of one budget, run "
                              "separately, e.g. one per device call) into --name, each part's stamp kept")
     args = parser.parse_args(argv)
+    for flag, value in (("--ppo-epochs", args.ppo_epochs), ("--disc-updates", args.disc_updates)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1, not {value}")
+    generators = set(args.generator or BUDGETS["quick" if args.quick else args.budget].generators) - {"none"}
+    if args.ppo_epochs and generators != {"ppo"}:
+        parser.error(f"--ppo-epochs sets PPO's epochs, and this run trains generators {sorted(generators)}: "
+                     "pass --generator ppo")
+    if (args.ppo_epochs or args.disc_updates) and args.name == "gail_brax":
+        parser.error("--ppo-epochs / --disc-updates change the presets: pass another --name, so the "
+                     "preset's results file is not overwritten")
     args.budget_name = "quick" if args.quick else args.budget
     return args
 
