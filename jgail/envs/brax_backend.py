@@ -128,7 +128,9 @@ def make(name: str, options: dict, available: list[str]) -> Env:
             nxt.obs,
         )
 
+    # Traced, not run: brax's own `observation_size` runs a reset op by op (~0.5-6 s on CPU).
+    obs = jax.eval_shape(lambda key: env.reset(key).obs, jax.random.PRNGKey(0))
     all_options = dict(options, backend=backend, max_episode_steps=cap)
     return with_episode_stats(
-        action_space, reset_inner, step_inner, (env.observation_size,), name, all_options, cap
+        action_space, reset_inner, step_inner, (obs.shape[-1],), name, all_options, cap
     )
