@@ -92,7 +92,8 @@ PRESETS = {
         "sampled actions at 30M steps (1.48 x jaxirl's ~4450, which is on positional: not the same dynamics), "
         "3729 s at ~8k env steps/s (benchmarks/results/accelerator_tuning/halfcheetah_spring_2048x10_4x32_30M.json). "
         "GAIL-PPO at 25M, 2 seeds on CPU, 4 trajectories of a 10M expert (5563): 0.95 (both seeds 0.95), "
-        "BC 0.69; 0.70 at 5M (benchmarks/results/gail_brax_accelerator_cpu_halfcheetah{,_25M}.md)"),
+        "BC 0.69; 0.70 at 5M; from 25 trajectories 0.98 (worst seed 0.97), BC 0.93 "
+        "(benchmarks/results/gail_brax_accelerator_cpu_halfcheetah{,_25M,_25M_25traj}.md)"),
     "brax/ant": _preset(50_000_000, 25_000_000, f"brax/ant: {NOT_MEASURED}"),
     "brax/humanoid": _preset(100_000_000, 50_000_000, f"brax/humanoid: {NOT_MEASURED}", **LONG_HORIZON),
     "brax/humanoidstandup": _preset(100_000_000, 50_000_000, f"brax/humanoidstandup: {NOT_MEASURED}"),
