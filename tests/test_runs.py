@@ -181,6 +181,11 @@ def test_chunks_reuse_one_compiled_program_and_match_one_whole_call(tmp_path):
     assert len(records) == 6 * 2 and {r["iteration"] for r in records} == set(range(1, 7))
     header = (tmp_path / driver.METRICS_CSV).read_text().splitlines()[0]
     assert header.startswith("iteration,seed,") and "policy_loss" in header
+    # A resumed run's state is typed like a fresh one's (no weakly typed leaf in either), so its
+    # chunk is the same XLA program, loaded from the compilation cache rather than compiled again.
+    _, restored = driver.restore_state(driver.checkpoint_manager(str(tmp_path)), result.state)
+    aval = lambda x: (x.shape, x.dtype, getattr(x, "weak_type", False))
+    assert jax.tree.map(aval, restored) == jax.tree.map(aval, result.state)
 
 
 def test_stop_when_ends_training_after_the_chunk_it_first_holds_for_and_checkpoints_there(tmp_path):

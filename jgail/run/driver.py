@@ -148,6 +148,11 @@ def _host_copy(tree):
     return jax.tree.map(np.asarray, jax.device_get(_to_saveable(tree)))
 
 
+def _strongly_typed(tree):
+    """`tree` with no weakly typed leaf (the dtypes unchanged)."""
+    return jax.tree.map(lambda x: jax.lax.convert_element_type(x, x.dtype), tree)
+
+
 def _from_saved(saved, template):
     def leaf(x, t):
         if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
@@ -372,7 +377,11 @@ def drive(job: Job, keys, run_dir: str, *, chunk_iterations: int = 10, checkpoin
     sharding = seed_sharding(seeds) if shard and len(jax.local_devices()) > 1 else None
     # A fresh state comes out of init already split over the devices (moving it there after
     # would compile a slicing program per leaf shape, ~0.6 s for a GAIL state, in every process).
-    init = jax.jit(jax.vmap(job.init, in_axes=(0, None)), out_shardings=sharding)
+    # Strongly typed leaves, as a restored state's are: a weakly typed leaf (a Python scalar in
+    # init) would make the resumed run's chunk another program, compiled again instead of loaded
+    # from the compilation cache.
+    init = jax.jit(lambda k, d: _strongly_typed(jax.vmap(job.init, in_axes=(0, None))(k, d)),
+                   out_shardings=sharding)
     template = jax.eval_shape(init, keys, job.data)
     manager = checkpoint_manager(run_dir, keep) if checkpoint else None
     if resume and manager is None:
