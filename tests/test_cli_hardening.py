@@ -16,7 +16,9 @@ from jgail import cli, demos, envs, scripted
 from jgail.run import driver
 
 ENV = ["--env", "CartPole-v1", "--max-episode-steps", "50"]
-TINY = ["--seeds", "1", "--total-timesteps", "1024", "--eval-episodes", "2", "--no-progress"]
+# One iteration of 2 seeds, 5 eval episodes: the GAIL programs test_runs and test_export also
+# compile (the same demos), so the run's shared compilation cache holds them once.
+TINY = ["--seeds", "2", "--total-timesteps", "1024", "--eval-episodes", "5", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +204,7 @@ def test_a_seed_that_goes_non_finite_is_reported_and_the_command_fails(demo_file
     monkeypatch.setattr(imitation, "gail_job", poisoned_job)
     out = tmp_path / "nan"
     code = cli.main(["gail", *ENV, "--demos", str(demo_file), "--out", str(out), "--seeds", "2",
-                     "--total-timesteps", "2048", "--eval-episodes", "2", "--no-progress"])
+                     "--total-timesteps", "2048", "--chunk", "1", "--eval-episodes", "5", "--no-progress"])
     assert code == 3
     summary = json.loads((out / "summary.json").read_text())
     assert summary["nonfinite_iteration_per_seed (-1: finite)"] == [-1, 0]

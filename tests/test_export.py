@@ -173,8 +173,8 @@ def gail_run(tmp_path_factory):
     demo_file = demos.save(data, root / "demos.npz")
     run = root / "gail"
     assert cli.main(["gail", "--env", "CartPole-v1", "--max-episode-steps", "50", "--demos", str(demo_file),
-                     "--seeds", "2", "--total-timesteps", "4096", "--eval-episodes", "5", "--out", str(run),
-                     "--no-progress"]) == 0
+                     "--seeds", "2", "--total-timesteps", "4096", "--chunk", "1", "--eval-episodes", "5",
+                     "--out", str(run), "--no-progress"]) == 0
     return run
 
 

@@ -211,7 +211,7 @@ def test_stop_when_ends_training_after_the_chunk_it_first_holds_for_and_checkpoi
 def test_run_directory_describes_the_run_and_config_json_reruns_it(workdir, tmp_path, monkeypatch):
     root, demo_file = workdir
     first, again = tmp_path / "first", tmp_path / "again"
-    small = ["--seeds", "2", "--total-timesteps", "2048", "--eval-episodes", "3", "--no-progress"]
+    small = ["--seeds", "2", "--total-timesteps", "2048", "--eval-episodes", "5", "--no-progress"]
     monkeypatch.chdir(root)  # the demonstrations given by a relative path...
     assert cli.main(["gail", *ENV_ARGS, "--demos", os.path.basename(demo_file), "--out", str(first), *small,
                      "--chunk", "1", "--eval-every", "2", "--tensorboard"]) == 0
