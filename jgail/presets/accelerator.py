@@ -72,21 +72,24 @@ def _preset(total_timesteps: int, gail_timesteps: int, evidence: str, backend: s
 
 PRESETS = {
     "brax/hopper": _preset(
-        50_000_000, 50_000_000,
+        30_000_000, 25_000_000,
         "brax/hopper (spring), 2048 x 10, 4 x 32, gamma 0.997, entropy 0.01, one seed on CPU: 1846 over 20 "
         "episodes with sampled actions at 50M steps (0.88 x jaxirl's ~2100; training return 1988-2017 over the "
         "last 2M steps), episodes of 854 steps; 1878 at 30M in a separate run "
         "(benchmarks/results/accelerator_tuning/hopper_spring_2048x10_4x32_{50M,30M}.json). The H100 run at the "
         "CPU shape's 64-step unrolls gave 775. GAIL-PPO at 25M, 2 seeds on CPU, against a 30M expert (1828): "
         "1.01 from 4 trajectories (BC 0.53), 1.02 from 25 (BC 0.59) "
-        "(benchmarks/results/gail_brax_accelerator_cpu_hopper_25M_{4,25}traj.md)",
+        "(benchmarks/results/gail_brax_accelerator_cpu_hopper_25M_{4,25}traj.md). Hence 30M expert and 25M GAIL "
+        "steps: 50M did not make a better expert, and the GAIL rows were measured at 25M",
         **LONG_HORIZON),
     "brax/walker2d": _preset(
         50_000_000, 50_000_000,
         "brax/walker2d (spring), hopper's shape and rule, one seed on CPU: 952 over 20 episodes with sampled "
         "actions at 30M steps (0.52 x jaxirl's ~1820; training return 908-1243 over the last 6M steps), episodes "
         "of 933 steps: it stays up but walks slowly. Below the 0.9x target; 50M not yet measured "
-        "(benchmarks/results/accelerator_tuning/walker2d_spring_2048x10_4x32_30M.json)",
+        "(benchmarks/results/accelerator_tuning/walker2d_spring_2048x10_4x32_30M.json). 10 epochs instead of 4 "
+        "(the CPU preset's sample reuse) did no better by 12M steps: training return 954 at 8M, 553 at 12M "
+        "(walker2d_spring_2048x10_10x32_stopped_at_12M.log)",
         **LONG_HORIZON),
     "brax/halfcheetah": _preset(
         50_000_000, 25_000_000,
